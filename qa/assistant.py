@@ -1,0 +1,224 @@
+"""The answering core: question (+ history) -> standalone query -> passages -> model ->
+checked, cited Answer. Keeps the encoder, index and chat model loaded between calls."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Generator, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from qa import cite, offline
+from qa.backends import registry
+from qa.backends.base import ChatModel, ChatRequest
+from qa.condense import condense_llm, condense_rules
+from qa.embedding import Encoder
+from qa.errors import BackendError, IndexMissingError, InputError
+from qa.ingest import state_path
+from qa.judge import OfflineJudge
+from qa.prompting import format_passages, refusal_text, render
+from qa.retrieve import Filters, HybridRetriever, Retrieval
+from qa.settings import Settings
+from qa.state import State
+from qa.store import ChromaStore
+from qa.types import Answer, ChatMessage, Timings
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+History = Sequence[ChatMessage | dict[str, Any] | tuple[str, str]] | None
+
+
+class AnswerStream:
+    """Iterate for the answer's text as the model writes it; `.answer` is the checked
+    Answer once iteration ends (`result()` finishes the iteration if needed)."""
+
+    def __init__(self, generator: Generator[str, None, Answer]) -> None:
+        self._generator = generator
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        self.answer = yield from self._generator
+        return self.answer  # type: ignore[misc]
+
+    def result(self) -> Answer:
+        if self.answer is None:
+            for _ in self:
+                pass
+        assert self.answer is not None
+        return self.answer
+
+
+class Assistant:
+    """`Assistant(llm="llamacpp", index="index/")`: answer many questions with one set of
+    loaded models. Settings not given come from the environment (QA_*) and defaults."""
+
+    def __init__(self, settings: Settings | None = None, *, llm: str | Any = None,
+                 index: str | Path | None = None, encoder: Encoder | None = None,
+                 **options: Any) -> None:
+        offline.apply()
+        base = settings or Settings.load()
+        self.settings = base.replace(index=Path(index) if index else None, **options)
+        self.encoder = encoder or Encoder(self.settings.embedding_model, self.settings.batch_size)
+        self.judge = OfflineJudge(self.encoder)
+        self.model: ChatModel = registry.create(
+            llm if llm is not None else self.settings.llm, self.settings, self.encoder
+        )
+        self._retriever: HybridRetriever | None = None
+        self._extractive: ChatModel | None = None
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        if self._retriever is None:
+            store = ChromaStore(self.settings, self.encoder.identity, create=False)
+            if store.count() == 0:
+                raise IndexMissingError(
+                    f"{store.location} is empty: run `qa ingest seeds/` (or your articles)"
+                )
+            self._retriever = HybridRetriever(self.encoder, store, State(state_path(self.settings)))
+        return self._retriever
+
+    def reopen(self) -> None:
+        """Forget the open index, so articles ingested since are seen."""
+        self._retriever = None
+
+    def warm_up(self) -> None:
+        self.encoder.warm_up()
+        _ = self.retriever
+        self.model.warm_up()
+
+    def answer(self, question: str, *, history: History = None, **options: Any) -> Answer:
+        return self.stream(question, history=history, **options).result()
+
+    def stream(self, question: str, *, history: History = None, sources: Sequence[str] = (),
+               date_from: str = "", date_to: str = "", top_k: int | None = None) -> AnswerStream:
+        question = self._validate(question)
+        filters = Filters(tuple(sources), date_from or "", date_to or "")
+        return AnswerStream(self._run(question, normalise_history(history), filters,
+                                      top_k or self.settings.top_k))
+
+    def _validate(self, question: str) -> str:
+        if not isinstance(question, str):
+            raise InputError("the question must be text")
+        question = " ".join(_CONTROL.sub(" ", question).split())
+        if not question:
+            raise InputError("the question is empty: ask something about the articles")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise InputError(
+                f"the question is {len(question):,} characters long; the limit is {limit:,}: "
+                "ask a shorter question"
+            )
+        return question
+
+    def condense(self, question: str, history: Sequence[ChatMessage]) -> str:
+        if self.settings.condense == "llm":
+            return condense_llm(question, history, self.model)
+        return condense_rules(question, history)
+
+    def _run(self, question: str, history: Sequence[ChatMessage], filters: Filters,
+             k: int) -> Generator[str, None, Answer]:
+        started = time.perf_counter()
+        standalone = self.condense(question, history)
+        found = self.retriever.retrieve(standalone, k, filters)
+        retrieved = time.perf_counter()
+
+        def finish(raw: str, model: str, first: float, fallback: str = "") -> Answer:
+            timings = Timings(round(retrieved - started, 4), round(first - started, 4),
+                              round(time.perf_counter() - started, 4))
+            return self._build(question, standalone, found, raw, model, timings, fallback)
+
+        if not found.passages or found.best_similarity < self.settings.min_similarity:
+            text = refusal_text()
+            yield text
+            return finish(text, self.model.name, time.perf_counter())
+        messages = render("answer", passages=format_passages(found.passages), question=standalone)
+        request = ChatRequest(messages, standalone, found.passages, self.settings.max_tokens,
+                              self.settings.temperature)
+        pieces: list[str] = []
+        first = 0.0
+        model, fallback = self.model, ""
+        try:
+            for piece in model.stream(request):
+                first = first or time.perf_counter()
+                pieces.append(piece)
+                yield piece
+        except BackendError as exc:
+            if not self.settings.fallback_extractive or not model.is_generative:
+                raise
+            model, fallback = self._fallback_model(), str(exc)
+            yield "\n\n"
+            pieces = []
+            for piece in model.stream(request):
+                first = first or time.perf_counter()
+                pieces.append(piece)
+                yield piece
+        name = f"{model.name} (fallback: {fallback})" if fallback else model.name
+        return finish("".join(pieces), name, first or time.perf_counter(), fallback)
+
+    def _fallback_model(self) -> ChatModel:
+        if self._extractive is None:
+            self._extractive = registry.create("extractive", self.settings, self.encoder)
+        return self._extractive
+
+    def _build(self, question: str, standalone: str, found: Retrieval, raw: str, model: str,
+               timings: Timings, fallback: str) -> Answer:
+        refused = not found.passages or found.best_similarity < self.settings.min_similarity
+        sentences: list = []
+        if not refused and not cite.is_refusal(raw):
+            sentences = cite.check(raw, found.passages, self.judge)
+        shown = [s for s in sentences if s.supported or self.settings.unsupported == "flag"]
+        if not any(s.supported for s in sentences):
+            refused, shown = True, []
+        text = refusal_text() if refused else cite.render(shown, self.settings.unsupported)
+        return Answer(
+            question=question,
+            standalone_query=standalone,
+            text=text,
+            refused=refused,
+            sentences=tuple(sentences),
+            citations=cite.citations([s for s in shown if s.supported], found.passages, self.judge),
+            passages=found.passages,
+            model=model,
+            timings=timings,
+            nearest=found.nearest if refused else (),
+            raw_text=raw,
+            fallback_reason=fallback,
+        )
+
+
+def normalise_history(history: History) -> list[ChatMessage]:
+    """Accepts ChatMessages, {"role", "content"} dicts (Gradio, OpenAI) or (user, bot) pairs."""
+    out: list[ChatMessage] = []
+    for item in history or []:
+        if isinstance(item, ChatMessage):
+            out.append(item)
+        elif isinstance(item, dict):
+            content = item.get("content")
+            if isinstance(content, str) and item.get("role") in {"user", "assistant"}:
+                out.append(ChatMessage(str(item["role"]), content))
+        elif isinstance(item, (tuple, list)) and len(item) == 2:
+            if item[0]:
+                out.append(ChatMessage("user", str(item[0])))
+            if item[1]:
+                out.append(ChatMessage("assistant", str(item[1])))
+        else:
+            raise InputError(f"history item {item!r} is not a message: use role/content dicts")
+    return out
+
+
+_ASSISTANTS: dict[tuple, Assistant] = {}
+
+
+def answer(question: str, *, history: History = None, **options: Any) -> Answer:
+    """Answer one question with settings from `options`, the environment and defaults.
+
+    The Assistant behind it is kept for the same settings, so repeated calls stay fast.
+    """
+    ask = {k: options.pop(k) for k in ("sources", "date_from", "date_to", "top_k") if k in options}
+    llm = options.pop("llm", None)
+    key = (repr(llm), tuple(sorted((k, repr(v)) for k, v in options.items())))
+    if key not in _ASSISTANTS:
+        _ASSISTANTS[key] = Assistant(llm=llm, **options)
+    return _ASSISTANTS[key].answer(question, history=history, **ask)
+
+

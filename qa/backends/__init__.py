@@ -1,0 +1,1 @@
+"""Chat backends: one module per backend, `<Backend>ChatModel`, chosen by name in `registry`."""

@@ -1,0 +1,85 @@
+"""The model-free backend: quotes the passage sentences that best answer the question.
+
+Grounded by construction (every sentence is a verbatim quote with its citation), so it is
+the default, the fallback when a model backend fails, and the baseline in evaluations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from qa.backends.base import ChatRequest
+from qa.judge import Embedder, content_stems
+from qa.sentences import sentence_spans
+
+REFUSAL = "The articles do not answer this question."
+
+
+class ExtractiveChatModel:
+    """Scores every passage sentence against the question (meaning and shared words) and
+    quotes the best few, merging the same sentence from several outlets into one."""
+
+    name = "extractive"
+    can_stream = True
+    is_generative = False
+
+    def __init__(self, embedder: Embedder, max_sentences: int = 3, min_score: float = 0.35,
+                 relative: float = 0.8, duplicate_similarity: float = 0.88) -> None:
+        self.embedder = embedder
+        self.max_sentences = max_sentences
+        self.min_score = min_score
+        self.relative = relative
+        self.duplicate_similarity = duplicate_similarity
+
+    def warm_up(self) -> None:
+        pass
+
+    def stream(self, request: ChatRequest) -> Iterator[str]:
+        picked = self.select(request.question, request.passages)
+        if not picked:
+            yield REFUSAL
+            return
+        for i, (text, numbers) in enumerate(picked):
+            markers = "".join(f"[{n}]" for n in numbers)
+            yield ("" if i == 0 else " ") + f"{_as_statement(text)} {markers}"
+
+    def select(self, question: str, passages: Sequence) -> list[tuple[str, list[int]]]:
+        candidates: list[tuple[str, int, int]] = []  # text, passage n, order
+        for p in passages:
+            for a, b in sentence_spans(p.text):
+                sentence = p.text[a:b]
+                if len(content_stems(sentence)) >= 3:
+                    candidates.append((sentence, p.n, p.n * 10_000 + a))
+        if not candidates:
+            return []
+        vectors = self.embedder.encode([question] + [c[0] for c in candidates])
+        q, sv = vectors[0], vectors[1:]
+        q_words = content_stems(question)
+        scores = []
+        for (sentence, _, _), v in zip(candidates, sv, strict=True):
+            lexical = len(q_words & content_stems(sentence)) / (len(q_words) or 1)
+            scores.append(0.7 * float(v @ q) + 0.3 * lexical)
+        order = np.argsort(scores)[::-1]
+        best = scores[order[0]]
+        if best < self.min_score:
+            return []
+        chosen: list[tuple[int, list[int]]] = []  # candidate index, passage numbers
+        for idx in order:
+            if scores[idx] < max(self.min_score, best * self.relative):
+                break
+            duplicate = next((c for c in chosen if float(sv[c[0]] @ sv[idx]) >= self.duplicate_similarity), None)
+            if duplicate is not None:
+                if candidates[idx][1] not in duplicate[1]:
+                    duplicate[1].append(candidates[idx][1])
+                continue
+            if len(chosen) < self.max_sentences:
+                chosen.append((int(idx), [candidates[idx][1]]))
+        chosen.sort(key=lambda c: candidates[c[0]][2])
+        return [(candidates[i][0], sorted(ns)) for i, ns in chosen]
+
+
+def _as_statement(sentence: str) -> str:
+    text = " ".join(sentence.split())
+    return text if text[-1:] in ".!?”\"’" else text + "."

@@ -1,0 +1,1 @@
+"""One module per `qa` subcommand: `add_parser(subparsers)` registers it with `run(args)`."""

@@ -1,0 +1,93 @@
+"""Turn a follow-up question into a standalone query, using the conversation before it.
+
+The default is rule-based (instant, predictable): pronouns that stand for a person are
+replaced by the last name the conversation mentioned, and an elliptical follow-up ("and
+the sanctions?") carries the previous question along. With `condense="llm"` the chat model
+rewrites it, and the rules remain the fallback when its output is unusable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from qa.backends.base import ChatModel, ChatRequest
+from qa.errors import BackendError
+from qa.prompting import render
+from qa.types import ChatMessage
+
+_PERSON_PRONOUNS = {"he": "{}", "him": "{}", "his": "{}'s", "she": "{}", "her": "{}",
+                    "hers": "{}'s"}
+_THING_PRONOUNS = {"it", "its", "they", "them", "their", "this", "that", "there", "those"}
+_NAME = re.compile(r"\b(?:[A-Z][a-z’'-]+|[A-Z]{2,})(?:\s+(?:[A-Z][a-z’'-]+|[A-Z]{2,}))*")
+_NOT_NAMES = {
+    "What", "Who", "Whom", "Whose", "When", "Where", "Why", "How", "Which", "Did", "Does", "Do",
+    "Is", "Are", "Was", "Were", "Can", "Could", "Will", "Would", "Should", "Has", "Have", "Had",
+    "The", "A", "An", "And", "But", "Tell", "Please", "In", "On", "At", "He", "She", "It",
+    "They", "His", "Her", "Their", "I", "Yes", "No", "According", "Russian", "Chinese",
+    "Western", "Sino", "President", "Minister", "Defence", "Defense", "Gen", "General",
+}
+_ELLIPTICAL = re.compile(r"^\s*(and|what about|how about|also|same for)\b", re.IGNORECASE)
+
+
+def last_name(messages: Sequence[ChatMessage]) -> str:
+    """The most recent name the user asked about, else the first one an answer gave."""
+    for message in reversed(messages):
+        names = _names(message.content)
+        if names:
+            return names[-1] if message.role == "user" else names[0]
+    return ""
+
+
+def _names(text: str) -> list[str]:
+    found = []
+    for match in _NAME.finditer(text):
+        words = [w for w in match.group().split() if w not in _NOT_NAMES]
+        if words:
+            found.append(" ".join(words))
+    return found
+
+
+def condense_rules(question: str, history: Sequence[ChatMessage]) -> str:
+    if not history:
+        return question
+    words = re.findall(r"[A-Za-z’']+", question)
+    lowered = [w.lower() for w in words]
+    person = next((w for w in lowered if w in _PERSON_PRONOUNS), None)
+    name = last_name(history) if person else ""
+    rewritten = question
+    if person and name:
+        def swap(match: re.Match[str]) -> str:
+            return _PERSON_PRONOUNS[match.group().lower()].format(name)
+
+        pattern = r"\b(" + "|".join(_PERSON_PRONOUNS) + r")\b"
+        rewritten = re.sub(pattern, swap, question, flags=re.IGNORECASE)
+    needs_context = (
+        _ELLIPTICAL.match(question) is not None
+        or (person is not None and not name)
+        or any(w in _THING_PRONOUNS for w in lowered)
+        or len(words) <= 3
+    )
+    if needs_context:
+        previous = next((m.content for m in reversed(history) if m.role == "user"), "")
+        if previous:
+            rewritten = f"{rewritten} (following up on: {previous.strip()})"
+    return rewritten
+
+
+def condense_llm(question: str, history: Sequence[ChatMessage], model: ChatModel) -> str:
+    """The chat model's rewrite, or the rules' when the model fails or rambles."""
+    fallback = condense_rules(question, history)
+    if not history or not model.is_generative:
+        return fallback
+    transcript = "\n".join(f"{m.role}: {m.content.strip()}" for m in history[-6:])
+    request = ChatRequest(render("condense", history=transcript, question=question),
+                          question=question, max_tokens=64, temperature=0.0)
+    try:
+        text = "".join(model.stream(request)).strip().splitlines()
+    except BackendError:
+        return fallback
+    candidate = text[0].strip().strip('"') if text else ""
+    if not candidate or len(candidate) > 3 * len(question) + 200:
+        return fallback
+    return candidate

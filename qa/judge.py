@@ -1,0 +1,144 @@
+"""The offline grounding judge: is a sentence supported by the passages it cites?
+
+No NLI model ships offline, so support is decided from evidence a reader would check:
+every number and every name in the sentence must stand in the cited text, a negation must
+not be added or lost, and enough of the sentence's content words and meaning (embedding
+similarity to the closest passage sentences) must be there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from qa.sentences import split_sentences
+from qa.state import STOPWORDS
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+_NAME = re.compile(r"\b[A-Z][\w’'-]*[a-z][\w-]*|\b[A-Z]{2,}\b")
+_NEGATION = re.compile(
+    r"\b(not|no|never|none|neither|nor|without|cannot|denied|denies|refused)\b|n['’]t\b",
+    re.IGNORECASE,
+)
+_MARKER = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
+_COMMON_CAPITALS = {
+    "The", "A", "An", "In", "On", "At", "He", "She", "They", "It", "This", "That", "These",
+    "Those", "But", "And", "Or", "As", "After", "Before", "During", "While", "According", "His",
+    "Her", "Their", "Its", "We", "I", "When", "If", "Some", "Earlier", "Last", "Since", "Both",
+    "There", "Yes", "No", "Also", "However", "Recently", "Unlike", "Amid",
+}
+_WORD_NUMBERS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "hundred": "100", "thousand": "1000",
+}
+
+
+class Embedder(Protocol):
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The judge's decision with its evidence; `score` is in [0, 1]."""
+
+    supported: bool
+    score: float
+    reason: str
+    best_span: str = ""  # the passage sentence(s) closest to the claim
+
+
+def strip_markers(text: str) -> str:
+    return " ".join(_MARKER.sub(" ", text).split())
+
+
+def stem(word: str) -> str:
+    word = word.lower().replace("’", "'")
+    for suffix in ("'s", "ies", "ing", "ed", "es", "s", "ly"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def content_stems(text: str) -> set[str]:
+    return {stem(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 1}
+
+
+def numbers_in(text: str) -> set[str]:
+    found = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    found |= {_WORD_NUMBERS[w] for w in _WORD.findall(text.lower()) if w in _WORD_NUMBERS}
+    return found
+
+
+def names_in(text: str) -> set[str]:
+    names = set()
+    for i, match in enumerate(_NAME.finditer(text)):
+        word = match.group().rstrip("’'s").strip("’'")
+        if word in _COMMON_CAPITALS or (i == 0 and match.start() == 0 and word.lower() in STOPWORDS):
+            continue
+        names.add(word.lower())
+    return names
+
+
+def has_negation(text: str) -> bool:
+    return bool(_NEGATION.search(text))
+
+
+class OfflineJudge:
+    """Lexical and embedding support with hard checks on numbers, names and negation."""
+
+    name = "offline"
+
+    def __init__(self, embedder: Embedder | None, threshold: float = 0.5) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+
+    def judge(self, sentence: str, evidence: Sequence[str]) -> Verdict:
+        claim = strip_markers(sentence)
+        text = "\n".join(evidence)
+        if not claim or not text.strip():
+            return Verdict(False, 0.0, "nothing cited")
+        units = _evidence_units(evidence)
+        best_span, similarity = self._closest(claim, units)
+        missing_numbers = numbers_in(claim) - numbers_in(text)
+        if missing_numbers:
+            return Verdict(False, 0.0, f"number {sorted(missing_numbers)[0]} not in the cited text",
+                           best_span)
+        lowered = text.lower()
+        missing_names = [n for n in sorted(names_in(claim)) if n not in lowered]
+        if missing_names:
+            return Verdict(False, 0.0, f"name {missing_names[0]!r} not in the cited text", best_span)
+        if has_negation(claim) != has_negation(best_span):
+            return Verdict(False, 0.1, "negation differs from the cited text", best_span)
+        claim_words = content_stems(claim)
+        overlap = len(claim_words & content_stems(text)) / len(claim_words) if claim_words else 0.0
+        score = 0.5 * overlap + 0.5 * max(similarity, 0.0) if self.embedder else overlap
+        supported = score >= self.threshold and overlap >= 0.4
+        reason = f"overlap {overlap:.2f}, similarity {similarity:.2f}"
+        return Verdict(supported, round(score, 3), reason, best_span)
+
+    def _closest(self, claim: str, units: list[str]) -> tuple[str, float]:
+        if not units:
+            return "", 0.0
+        if self.embedder is None:
+            words = content_stems(claim)
+            scores = [len(words & content_stems(u)) / (len(words) or 1) for u in units]
+        else:
+            vectors = self.embedder.encode([claim, *units])
+            scores = list(vectors[1:] @ vectors[0])
+        best = int(np.argmax(scores))
+        return units[best], float(scores[best])
+
+
+def _evidence_units(evidence: Sequence[str]) -> list[str]:
+    """Sentences of the evidence, and adjacent pairs (a claim may join two sentences)."""
+    units: list[str] = []
+    for text in evidence:
+        sentences = split_sentences(text)
+        units.extend(sentences)
+        units.extend(f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False))
+    return units or [t for t in evidence if t.strip()]

@@ -1,0 +1,52 @@
+"""Prompt templates from `prompts/` (shipped in the wheel) and how passages go into them."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+
+from qa.types import ChatMessage, Passage
+
+_SECTION = re.compile(r"^## (system|user)\s*$", re.MULTILINE)
+_FAKE_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_TAGS = re.compile(r"</?\s*(passage|system|user|assistant)[^>]*>", re.IGNORECASE)
+
+
+@cache
+def template(name: str) -> str:
+    try:
+        return resources.files("qa").joinpath("prompts", f"{name}.txt").read_text("utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"prompt template prompts/{name}.txt is missing") from None
+
+
+def render(name: str, **values: str) -> tuple[ChatMessage, ...]:
+    """The template's `## system` and `## user` sections as messages, values filled in."""
+    text = template(name)
+    parts = _SECTION.split(text)
+    messages = []
+    for role, body in zip(parts[1::2], parts[2::2], strict=True):
+        content = body.strip()
+        for key, value in values.items():
+            content = content.replace("{" + key + "}", value)
+        messages.append(ChatMessage(role=role, content=content))
+    return tuple(messages)
+
+
+def refusal_text() -> str:
+    return template("refuse").strip()
+
+
+def quote_passage(text: str) -> str:
+    """Passage text made inert: no markers that look like our citations, no fake tags."""
+    text = _FAKE_MARKER.sub(r"(\1)", text)
+    return _TAGS.sub("", text)
+
+
+def format_passages(passages: tuple[Passage, ...]) -> str:
+    blocks = []
+    for p in passages:
+        header = f"[{p.n}] {p.title} ({p.source}, {p.published})".replace(" (, )", "")
+        blocks.append(f"{header}\n<passage>\n{quote_passage(p.text)}\n</passage>")
+    return "\n\n".join(blocks)

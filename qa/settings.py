@@ -1,0 +1,109 @@
+"""Settings: flags, then environment (`QA_` prefix), then these defaults."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from qa.errors import InputError
+
+_CHOICES = {
+    "unsupported": ("drop", "flag"),
+    "condense": ("rules", "llm"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that can be configured. `Settings.load(**flags)` is the usual entry."""
+
+    index: Path = Path("index")
+    collection: str = "news"
+    chroma_host: str = ""  # empty: embedded store in `index`; else a Chroma server
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+    chroma_token: str = ""  # read from QA_CHROMA_TOKEN; never printed
+    embedding_model: str = "bundled"  # the packaged all-MiniLM-L6-v2, or a name/path
+    chunk_tokens: int = 200
+    chunk_overlap: int = 40
+    batch_size: int = 64  # texts per encoder call
+    ingest_batch: int = 256  # chunks written per crash-safe step
+    llm: str = "extractive"
+    llm_model: str = ""  # GGUF path for llamacpp, model name for openai/ollama
+    openai_base_url: str = "https://api.openai.com/v1"
+    llm_timeout: float = 120.0
+    max_tokens: int = 320
+    temperature: float = 0.1
+    n_ctx: int = 4096
+    top_k: int = 5
+    min_similarity: float = 0.3
+    unsupported: str = "drop"
+    condense: str = "rules"
+    fallback_extractive: bool = False
+    max_question_chars: int = 4000
+
+    def __post_init__(self) -> None:
+        for name, allowed in _CHOICES.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise InputError(f"{name}={value!r} is not valid: use one of {', '.join(allowed)}")
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise InputError(
+                f"chunk_overlap={self.chunk_overlap} must be smaller than "
+                f"chunk_tokens={self.chunk_tokens}"
+            )
+        if self.top_k < 1:
+            raise InputError(f"top_k={self.top_k} must be at least 1")
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Defaults, overridden by `QA_*` environment variables, overridden by `overrides`.
+
+        Overrides whose value is None are ignored, so CLI flags left unset fall through.
+        """
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"QA_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _convert(f.name, f.type, raw)
+        unknown = set(overrides) - {f.name for f in fields(cls)}
+        if unknown:
+            raise InputError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "index" in values:
+            values["index"] = Path(values["index"])
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def public(self) -> dict[str, Any]:
+        """The settings as a dict, secrets masked: safe to print or log."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["index"] = str(self.index)
+        if out["chroma_token"]:
+            out["chroma_token"] = "***"
+        return out
+
+
+def _convert(name: str, type_name: Any, raw: str) -> Any:
+    kind = str(type_name)
+    try:
+        if kind == "bool":
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise InputError(
+            f"environment variable QA_{name.upper()}={raw!r} is not a valid {kind}"
+        ) from None
+    return raw

@@ -1,0 +1,222 @@
+"""The vector store: a Chroma collection, embedded on disk or on a Chroma server.
+
+The store keeps vectors, texts and metadata; it knows nothing of ranking. The embedding
+model's identity is recorded in the collection metadata, so a mismatch is caught.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from qa.errors import (
+    EmbeddingMismatchError,
+    IndexCorruptError,
+    IndexMissingError,
+    StoreUnavailableError,
+)
+from qa.settings import Settings
+from qa.types import Chunk
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk read back from the store, with its vector and, for queries, its distance."""
+
+    chunk: Chunk
+    embedding: tuple[float, ...]
+    distance: float = 0.0
+
+
+def date_ordinal(iso: str) -> int:
+    """Days since 0001-01-01 for an ISO date; -1 when unknown (so range filters skip it)."""
+    try:
+        return date.fromisoformat(iso[:10]).toordinal()
+    except ValueError:
+        return -1
+
+
+def where_clause(sources: Sequence[str] = (), date_from: str = "", date_to: str = "") -> dict | None:
+    """A Chroma `where` for the metadata filters, or None for no filter."""
+    parts: list[dict[str, Any]] = []
+    if sources:
+        parts.append({"source": {"$in": list(sources)}})
+    if date_from:
+        parts.append({"published_ts": {"$gte": date_ordinal(date_from)}})
+    if date_to:
+        parts.append({"published_ts": {"$lte": date_ordinal(date_to)}})
+    if date_to and not date_from:
+        parts.append({"published_ts": {"$gte": 0}})
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+class ChromaStore:
+    """One Chroma collection. `create=False` opens an existing index or raises a clear error."""
+
+    def __init__(self, settings: Settings, identity: str, *, create: bool) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.client = _client(settings, create)
+        self.location = (
+            f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
+            if settings.chroma_host
+            else f"index at {settings.index}/"
+        )
+        try:
+            if create:
+                self.collection = self.client.get_or_create_collection(
+                    settings.collection,
+                    metadata={"embedding_model": identity, "hnsw:space": "cosine"},
+                )
+            else:
+                self.collection = self.client.get_collection(settings.collection)
+        except Exception as exc:  # chromadb raises several types for "not found"
+            message = str(exc).lower()
+            if not create and ("not exist" in message or "not found" in message):
+                raise IndexMissingError(
+                    f"{self.location} has no collection {settings.collection!r}: "
+                    "run `qa ingest seeds/` first"
+                ) from None
+            raise _translate(exc, self.location) from None
+        recorded = (self.collection.metadata or {}).get("embedding_model")
+        if recorded and recorded != identity:
+            raise EmbeddingMismatchError(
+                f"{self.location} was built with embedding model {recorded!r}, not {identity!r}: "
+                "use the same --embedding-model, or a new --index/--collection"
+            )
+        self.max_batch = int(getattr(self.client, "get_max_batch_size", lambda: 5000)())
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def upsert(self, chunks: Sequence[Chunk], embeddings: Any) -> None:
+        step = max(1, min(self.max_batch, 2000))
+        for i in range(0, len(chunks), step):
+            part = chunks[i : i + step]
+            self.collection.upsert(
+                ids=[c.id for c in part],
+                embeddings=[list(map(float, e)) for e in embeddings[i : i + step]],
+                documents=[c.text for c in part],
+                metadatas=[_metadata(c) for c in part],
+            )
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        if article_ids:
+            self.collection.delete(where={"article_id": {"$in": list(article_ids)}})
+
+    def query(self, embedding: Sequence[float], n: int, where: dict | None) -> list[StoredChunk]:
+        if n <= 0:
+            return []
+        result = self.collection.query(
+            query_embeddings=[list(map(float, embedding))],
+            n_results=n,
+            where=where,
+            include=["documents", "metadatas", "distances", "embeddings"],
+        )
+        return _rows(result, nested=True)
+
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
+        if not ids:
+            return []
+        result = self.collection.get(
+            ids=list(ids), include=["documents", "metadatas", "embeddings"]
+        )
+        by_id = {row.chunk.id: row for row in _rows(result, nested=False)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def facets(self, limit: int = 100_000) -> list[dict[str, Any]]:
+        """Chunk metadata (no vectors), for the corpus overview."""
+        result = self.collection.get(include=["metadatas"], limit=limit)
+        return list(result.get("metadatas") or [])
+
+
+def _client(settings: Settings, create: bool) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        headers = (
+            {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
+        )
+        try:
+            return chromadb.HttpClient(
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                headers=headers,
+                settings=chroma_settings,
+            )
+        except Exception as exc:
+            raise _translate(exc, f"Chroma server {settings.chroma_host}:{settings.chroma_port}")
+    path = Path(settings.index) / "chroma"
+    if not create and not path.exists():
+        raise IndexMissingError(
+            f"no index at {settings.index}/: run `qa ingest seeds/` (or pass --index DIR)"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as exc:
+        raise _translate(exc, f"index at {settings.index}/") from None
+
+
+def _translate(exc: Exception, where: str) -> Exception:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    lowered = text.lower()
+    if any(w in lowered for w in ("connect", "refused", "timed out", "unreachable", "resolve")):
+        return StoreUnavailableError(
+            f"cannot reach {where} ({text}): start it (`chroma run --path DIR --port N`) "
+            "or check --chroma-host/--chroma-port"
+        )
+    return IndexCorruptError(
+        f"{where} cannot be opened ({text}): delete the folder and run `qa ingest` again"
+    )
+
+
+def _metadata(chunk: Chunk) -> dict[str, Any]:
+    return {
+        "article_id": chunk.article_id,
+        "index": chunk.index,
+        "start": chunk.start,
+        "end": chunk.end,
+        "title": chunk.title,
+        "source": chunk.source,
+        "published": chunk.published,
+        "published_ts": date_ordinal(chunk.published),
+        "url": chunk.url,
+    }
+
+
+def _rows(result: dict[str, Any], *, nested: bool) -> list[StoredChunk]:
+    def column(name: str) -> list[Any]:
+        value = result.get(name)
+        if value is None:
+            return []
+        return list(value[0]) if nested else list(value)
+
+    ids, docs, metas = column("ids"), column("documents"), column("metadatas")
+    embs, dists = column("embeddings"), column("distances")
+    rows = []
+    for i, chunk_id in enumerate(ids):
+        meta = metas[i] or {}
+        chunk = Chunk(
+            id=chunk_id,
+            article_id=str(meta.get("article_id", "")),
+            index=int(meta.get("index", 0)),
+            text=docs[i] or "",
+            start=int(meta.get("start", 0)),
+            end=int(meta.get("end", 0)),
+            title=str(meta.get("title", "")),
+            source=str(meta.get("source", "")),
+            published=str(meta.get("published", "")),
+            url=str(meta.get("url", "")),
+        )
+        emb = tuple(float(x) for x in embs[i]) if len(embs) > i and embs[i] is not None else ()
+        rows.append(StoredChunk(chunk, emb, float(dists[i]) if dists else 0.0))
+    return rows
