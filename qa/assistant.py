@@ -15,6 +15,7 @@ from qa.backends.base import ChatModel, ChatRequest
 from qa.condense import condense_llm, condense_rules
 from qa.embedding import Encoder
 from qa.errors import BackendError, IndexMissingError, InputError
+from qa.gate import refusal_reason
 from qa.ingest import state_path
 from qa.judge import OfflineJudge
 from qa.prompting import format_passages, refusal_text, render
@@ -122,15 +123,16 @@ class Assistant:
         found = self.retriever.retrieve(standalone, k, filters)
         retrieved = time.perf_counter()
 
-        def finish(raw: str, model: str, first: float, fallback: str = "") -> Answer:
+        def finish(raw: str, model: str, first: float, fallback: str = "", gate: str = "") -> Answer:
             timings = Timings(round(retrieved - started, 4), round(first - started, 4),
                               round(time.perf_counter() - started, 4))
-            return self._build(question, standalone, found, raw, model, timings, fallback)
+            return self._build(question, standalone, found, raw, model, timings, fallback, gate)
 
-        if not found.passages or found.best_similarity < self.settings.min_similarity:
+        gate = refusal_reason(standalone, found, self.settings.min_similarity)
+        if gate:
             text = refusal_text()
             yield text
-            return finish(text, self.model.name, time.perf_counter())
+            return finish(text, self.model.name, time.perf_counter(), gate=gate)
         messages = render("answer", passages=format_passages(found.passages), question=standalone)
         request = ChatRequest(messages, standalone, found.passages, self.settings.max_tokens,
                               self.settings.temperature)
@@ -161,8 +163,8 @@ class Assistant:
         return self._extractive
 
     def _build(self, question: str, standalone: str, found: Retrieval, raw: str, model: str,
-               timings: Timings, fallback: str) -> Answer:
-        refused = not found.passages or found.best_similarity < self.settings.min_similarity
+               timings: Timings, fallback: str, gate: str) -> Answer:
+        refused = bool(gate)
         sentences: list = []
         if not refused and not cite.is_refusal(raw):
             sentences = cite.check(raw, found.passages, self.judge)
@@ -183,6 +185,7 @@ class Assistant:
             nearest=found.nearest if refused else (),
             raw_text=raw,
             fallback_reason=fallback,
+            refusal_reason=gate or ("no supported sentence" if refused else ""),
         )
 
 

@@ -47,6 +47,7 @@ def quote_passage(text: str) -> str:
 def format_passages(passages: tuple[Passage, ...]) -> str:
     blocks = []
     for p in passages:
-        header = f"[{p.n}] {p.title} ({p.source}, {p.published})".replace(" (, )", "")
+        about = quote_passage(f"{p.title} ({p.source}, {p.published})".replace(" (, )", ""))
+        header = f"[{p.n}] {about}"
         blocks.append(f"{header}\n<passage>\n{quote_passage(p.text)}\n</passage>")
     return "\n\n".join(blocks)

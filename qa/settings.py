@@ -39,7 +39,7 @@ class Settings:
     temperature: float = 0.1
     n_ctx: int = 4096
     top_k: int = 5
-    min_similarity: float = 0.3
+    min_similarity: float = 0.15  # below: refuse without asking the model
     unsupported: str = "drop"
     condense: str = "rules"
     fallback_extractive: bool = False

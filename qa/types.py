@@ -131,6 +131,7 @@ class Answer:
     nearest: tuple[NearestArticle, ...] = ()
     raw_text: str = ""
     fallback_reason: str = ""
+    refusal_reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -15,6 +15,11 @@ from qa.judge import Embedder, content_stems
 from qa.sentences import sentence_spans
 
 REFUSAL = "The articles do not answer this question."
+# Words a question uses to ask, not to name what it asks about.
+_ASKING = frozenset(
+    "take place happen happened tell mention mentioned think talk know get go come make made "
+    "explain describe according report reported".split()
+)
 
 
 class ExtractiveChatModel:
@@ -26,12 +31,14 @@ class ExtractiveChatModel:
     is_generative = False
 
     def __init__(self, embedder: Embedder, max_sentences: int = 3, min_score: float = 0.35,
-                 relative: float = 0.8, duplicate_similarity: float = 0.88) -> None:
+                 relative: float = 0.8, duplicate_similarity: float = 0.88,
+                 min_coverage: float = 0.5) -> None:
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.min_score = min_score
         self.relative = relative
         self.duplicate_similarity = duplicate_similarity
+        self.min_coverage = min_coverage
 
     def warm_up(self) -> None:
         pass
@@ -46,7 +53,7 @@ class ExtractiveChatModel:
             yield ("" if i == 0 else " ") + f"{_as_statement(text)} {markers}"
 
     def select(self, question: str, passages: Sequence) -> list[tuple[str, list[int]]]:
-        candidates: list[tuple[str, int, int]] = []  # text, passage n, order
+        candidates: list[tuple[str, int, int]] = []  # text, passage n, position
         for p in passages:
             for a, b in sentence_spans(p.text):
                 sentence = p.text[a:b]
@@ -76,7 +83,10 @@ class ExtractiveChatModel:
                 continue
             if len(chosen) < self.max_sentences:
                 chosen.append((int(idx), [candidates[idx][1]]))
-        chosen.sort(key=lambda c: candidates[c[0]][2])
+        asked = {w for w in q_words if w not in _ASKING}
+        covered = set().union(*(content_stems(candidates[i][0]) for i, _ in chosen))
+        if asked and len(asked & covered) / len(asked) < self.min_coverage:
+            return []  # the best sentences miss most of what the question asks about
         return [(candidates[i][0], sorted(ns)) for i, ns in chosen]
 
 
