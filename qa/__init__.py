@@ -1,8 +1,8 @@
 """qa: chat question answering over news articles, with verified sentence-level citations.
 
-    import qa
-    a = qa.answer("What did Shoigu say about military blocs?")
-    bot = qa.Assistant(llm="llamacpp", index="index/")
+import qa
+a = qa.answer("What did Shoigu say about military blocs?")
+bot = qa.Assistant(llm="llamacpp", index="index/")
 """
 
 from __future__ import annotations
@@ -14,7 +14,13 @@ from qa import offline
 offline.apply()
 
 __all__ = [
-    "Answer", "Assistant", "Citation", "QAError", "Settings", "answer", "ingest",
+    "Answer",
+    "Assistant",
+    "Citation",
+    "QAError",
+    "Settings",
+    "answer",
+    "ingest",
 ]
 
 if TYPE_CHECKING:
@@ -25,8 +31,12 @@ if TYPE_CHECKING:
     from qa.types import Answer, Citation
 
 _LAZY = {
-    "Assistant": "qa.assistant", "answer": "qa.assistant", "ingest": "qa.ingest",
-    "Settings": "qa.settings", "QAError": "qa.errors", "Answer": "qa.types",
+    "Assistant": "qa.assistant",
+    "answer": "qa.assistant",
+    "ingest": "qa.ingest",
+    "Settings": "qa.settings",
+    "QAError": "qa.errors",
+    "Answer": "qa.types",
     "Citation": "qa.types",
 }
 

@@ -15,6 +15,7 @@ from qa.backends.base import ChatModel, ChatRequest
 from qa.condense import condense_llm, condense_rules
 from qa.embedding import Encoder
 from qa.errors import BackendError, IndexMissingError, InputError
+from qa.focus import focus
 from qa.gate import refusal_reason
 from qa.ingest import state_path
 from qa.judge import OfflineJudge
@@ -39,7 +40,6 @@ class AnswerStream:
 
     def __iter__(self) -> Iterator[str]:
         self.answer = yield from self._generator
-        return self.answer  # type: ignore[misc]
 
     def result(self) -> Answer:
         if self.answer is None:
@@ -53,9 +53,15 @@ class Assistant:
     """`Assistant(llm="llamacpp", index="index/")`: answer many questions with one set of
     loaded models. Settings not given come from the environment (QA_*) and defaults."""
 
-    def __init__(self, settings: Settings | None = None, *, llm: str | Any = None,
-                 index: str | Path | None = None, encoder: Encoder | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        llm: str | Any = None,
+        index: str | Path | None = None,
+        encoder: Encoder | None = None,
+        **options: Any,
+    ) -> None:
         offline.apply()
         base = settings or Settings.load()
         self.settings = base.replace(index=Path(index) if index else None, **options)
@@ -90,12 +96,21 @@ class Assistant:
     def answer(self, question: str, *, history: History = None, **options: Any) -> Answer:
         return self.stream(question, history=history, **options).result()
 
-    def stream(self, question: str, *, history: History = None, sources: Sequence[str] = (),
-               date_from: str = "", date_to: str = "", top_k: int | None = None) -> AnswerStream:
+    def stream(
+        self,
+        question: str,
+        *,
+        history: History = None,
+        sources: Sequence[str] = (),
+        date_from: str = "",
+        date_to: str = "",
+        top_k: int | None = None,
+    ) -> AnswerStream:
         question = self._validate(question)
         filters = Filters(tuple(sources), date_from or "", date_to or "")
-        return AnswerStream(self._run(question, normalise_history(history), filters,
-                                      top_k or self.settings.top_k))
+        return AnswerStream(
+            self._run(question, normalise_history(history), filters, top_k or self.settings.top_k)
+        )
 
     def _validate(self, question: str) -> str:
         if not isinstance(question, str):
@@ -116,16 +131,22 @@ class Assistant:
             return condense_llm(question, history, self.model)
         return condense_rules(question, history)
 
-    def _run(self, question: str, history: Sequence[ChatMessage], filters: Filters,
-             k: int) -> Generator[str, None, Answer]:
+    def _run(
+        self, question: str, history: Sequence[ChatMessage], filters: Filters, k: int
+    ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
         standalone = self.condense(question, history)
         found = self.retriever.retrieve(standalone, k, filters)
         retrieved = time.perf_counter()
 
-        def finish(raw: str, model: str, first: float, fallback: str = "", gate: str = "") -> Answer:
-            timings = Timings(round(retrieved - started, 4), round(first - started, 4),
-                              round(time.perf_counter() - started, 4))
+        def finish(
+            raw: str, model: str, first: float, fallback: str = "", gate: str = ""
+        ) -> Answer:
+            timings = Timings(
+                round(retrieved - started, 4),
+                round(first - started, 4),
+                round(time.perf_counter() - started, 4),
+            )
             return self._build(question, standalone, found, raw, model, timings, fallback, gate)
 
         gate = refusal_reason(standalone, found, self.settings.min_similarity)
@@ -133,9 +154,21 @@ class Assistant:
             text = refusal_text()
             yield text
             return finish(text, self.model.name, time.perf_counter(), gate=gate)
-        messages = render("answer", passages=format_passages(found.passages), question=standalone)
-        request = ChatRequest(messages, standalone, found.passages, self.settings.max_tokens,
-                              self.settings.temperature)
+        excerpts = None
+        if self.model.is_generative and self.settings.focus_sentences > 0:
+            excerpts = focus(
+                standalone, found.passages, self.encoder, self.settings.focus_sentences
+            )
+        messages = render(
+            "answer", passages=format_passages(found.passages, excerpts), question=standalone
+        )
+        request = ChatRequest(
+            messages,
+            standalone,
+            found.passages,
+            self.settings.max_tokens,
+            self.settings.temperature,
+        )
         pieces: list[str] = []
         first = 0.0
         model, fallback = self.model, ""
@@ -162,8 +195,17 @@ class Assistant:
             self._extractive = registry.create("extractive", self.settings, self.encoder)
         return self._extractive
 
-    def _build(self, question: str, standalone: str, found: Retrieval, raw: str, model: str,
-               timings: Timings, fallback: str, gate: str) -> Answer:
+    def _build(
+        self,
+        question: str,
+        standalone: str,
+        found: Retrieval,
+        raw: str,
+        model: str,
+        timings: Timings,
+        fallback: str,
+        gate: str,
+    ) -> Answer:
         refused = bool(gate)
         sentences: list = []
         if not refused and not cite.is_refusal(raw):
@@ -223,5 +265,3 @@ def answer(question: str, *, history: History = None, **options: Any) -> Answer:
     if key not in _ASSISTANTS:
         _ASSISTANTS[key] = Assistant(llm=llm, **options)
     return _ASSISTANTS[key].answer(question, history=history, **ask)
-
-

@@ -3,6 +3,7 @@ against the passages it cites, and find the exact span each citation quotes."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from qa.types import Citation, Passage, Sentence
 MARKER = re.compile(r"\[(\d{1,4}(?:\s*[,;]\s*\d{1,4})*)\]")
 _REFUSAL = re.compile(
     r"\b(articles|passages|context|sources?)\b.{0,40}\b(do(?:es)? not|don['’]t|doesn['’]t)\b"
-    r".{0,20}\b(say|answer|contain|mention|provide|include)", re.IGNORECASE)
+    r".{0,20}\b(say|answer|contain|mention|provide|include)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -64,15 +67,23 @@ def check(text: str, passages: Sequence[Passage], judge: OfflineJudge) -> list[S
             if verdict.supported and (best is None or verdict.score > best[1].score):
                 best = (p.n, verdict)
         if best:
-            sentences.append(Sentence(parsed.text, (best[0],), True, best[1].score,
-                                      best[1].reason + "; citation added by the checker"))
+            sentences.append(
+                Sentence(
+                    parsed.text,
+                    (best[0],),
+                    True,
+                    best[1].score,
+                    best[1].reason + "; citation added by the checker",
+                )
+            )
         else:
             sentences.append(Sentence(parsed.text, (), False, 0.0, "no valid citation"))
     return sentences
 
 
-def citations(sentences: Sequence[Sentence], passages: Sequence[Passage],
-              judge: OfflineJudge) -> tuple[Citation, ...]:
+def citations(
+    sentences: Sequence[Sentence], passages: Sequence[Passage], judge: OfflineJudge
+) -> tuple[Citation, ...]:
     """One Citation per cited passage, quoting the passage span closest to the sentence."""
     by_n = {p.n: p for p in passages}
     out: dict[int, Citation] = {}
@@ -82,8 +93,17 @@ def citations(sentences: Sequence[Sentence], passages: Sequence[Passage],
                 continue
             p = by_n[n]
             start, end = quote_span(sentence.text, p, judge)
-            out[n] = Citation(n, p.article_id, p.title, p.source, p.published, p.url,
-                              p.text[start:end], p.start + start, p.start + end)
+            out[n] = Citation(
+                n,
+                p.article_id,
+                p.title,
+                p.source,
+                p.published,
+                p.url,
+                p.text[start:end],
+                p.start + start,
+                p.start + end,
+            )
     return tuple(out[n] for n in sorted(out))
 
 
@@ -96,7 +116,7 @@ def quote_span(claim: str, passage: Passage, judge: OfflineJudge) -> tuple[int, 
     for a, b in spans:
         if passage.text[a:b] == best:
             return a, b
-    for (a, _), (_, b) in zip(spans, spans[1:], strict=False):  # a two-sentence span
+    for (a, _), (_, b) in itertools.pairwise(spans):  # a two-sentence span
         if " ".join(passage.text[a:b].split()) == " ".join(best.split()):
             return a, b
     return spans[0]
@@ -114,7 +134,7 @@ def render(sentences: Sequence[Sentence], mode: str) -> str:
 
 
 def with_markers(text: str, numbers: Sequence[int]) -> str:
-    """"... bloc [1][2]." : markers go before a final full stop, after a closing quote."""
+    """ "... bloc [1][2]." : markers go before a final full stop, after a closing quote."""
     markers = "".join(f"[{n}]" for n in numbers)
     if not markers:
         return text

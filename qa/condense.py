@@ -16,16 +16,72 @@ from qa.errors import BackendError
 from qa.prompting import render
 from qa.types import ChatMessage
 
-_PERSON_PRONOUNS = {"he": "{}", "him": "{}", "his": "{}'s", "she": "{}", "her": "{}",
-                    "hers": "{}'s"}
+_PERSON_PRONOUNS = {
+    "he": "{}",
+    "him": "{}",
+    "his": "{}'s",
+    "she": "{}",
+    "her": "{}",
+    "hers": "{}'s",
+}
 _THING_PRONOUNS = {"it", "its", "they", "them", "their", "this", "that", "there", "those"}
 _NAME = re.compile(r"\b(?:[A-Z][a-z’'-]+|[A-Z]{2,})(?:\s+(?:[A-Z][a-z’'-]+|[A-Z]{2,}))*")
 _NOT_NAMES = {
-    "What", "Who", "Whom", "Whose", "When", "Where", "Why", "How", "Which", "Did", "Does", "Do",
-    "Is", "Are", "Was", "Were", "Can", "Could", "Will", "Would", "Should", "Has", "Have", "Had",
-    "The", "A", "An", "And", "But", "Tell", "Please", "In", "On", "At", "He", "She", "It",
-    "They", "His", "Her", "Their", "I", "Yes", "No", "According", "Russian", "Chinese",
-    "Western", "Sino", "President", "Minister", "Defence", "Defense", "Gen", "General",
+    "What",
+    "Who",
+    "Whom",
+    "Whose",
+    "When",
+    "Where",
+    "Why",
+    "How",
+    "Which",
+    "Did",
+    "Does",
+    "Do",
+    "Is",
+    "Are",
+    "Was",
+    "Were",
+    "Can",
+    "Could",
+    "Will",
+    "Would",
+    "Should",
+    "Has",
+    "Have",
+    "Had",
+    "The",
+    "A",
+    "An",
+    "And",
+    "But",
+    "Tell",
+    "Please",
+    "In",
+    "On",
+    "At",
+    "He",
+    "She",
+    "It",
+    "They",
+    "His",
+    "Her",
+    "Their",
+    "I",
+    "Yes",
+    "No",
+    "According",
+    "Russian",
+    "Chinese",
+    "Western",
+    "Sino",
+    "President",
+    "Minister",
+    "Defence",
+    "Defense",
+    "Gen",
+    "General",
 }
 _ELLIPTICAL = re.compile(r"^\s*(and|what about|how about|also|same for)\b", re.IGNORECASE)
 
@@ -57,6 +113,7 @@ def condense_rules(question: str, history: Sequence[ChatMessage]) -> str:
     name = last_name(history) if person else ""
     rewritten = question
     if person and name:
+
         def swap(match: re.Match[str]) -> str:
             return _PERSON_PRONOUNS[match.group().lower()].format(name)
 
@@ -81,8 +138,12 @@ def condense_llm(question: str, history: Sequence[ChatMessage], model: ChatModel
     if not history or not model.is_generative:
         return fallback
     transcript = "\n".join(f"{m.role}: {m.content.strip()}" for m in history[-6:])
-    request = ChatRequest(render("condense", history=transcript, question=question),
-                          question=question, max_tokens=64, temperature=0.0)
+    request = ChatRequest(
+        render("condense", history=transcript, question=question),
+        question=question,
+        max_tokens=64,
+        temperature=0.0,
+    )
     try:
         text = "".join(model.stream(request)).strip().splitlines()
     except BackendError:

@@ -6,11 +6,33 @@ from typing import Any
 
 from bs4 import BeautifulSoup, Tag
 
-_DROP = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe",
-         "svg", "button", "template")
+_DROP = (
+    "script",
+    "style",
+    "noscript",
+    "nav",
+    "header",
+    "footer",
+    "aside",
+    "form",
+    "iframe",
+    "svg",
+    "button",
+    "template",
+)
 _BLOCKS = ("h1", "h2", "h3", "h4", "p", "li", "blockquote", "pre")
-_BOILERPLATE_CLASSES = ("share", "social", "related", "newsletter", "cookie", "advert", "promo",
-                        "comment", "breadcrumb", "subscribe")
+_BOILERPLATE_CLASSES = (
+    "share",
+    "social",
+    "related",
+    "newsletter",
+    "cookie",
+    "advert",
+    "promo",
+    "comment",
+    "breadcrumb",
+    "subscribe",
+)
 
 
 def extract(html: str) -> tuple[str, dict[str, Any]]:
@@ -44,7 +66,9 @@ def _looks_boilerplate(tag: Tag) -> bool:
 def _metadata(soup: BeautifulSoup) -> dict[str, Any]:
     def meta(*keys: str) -> str:
         for key in keys:
-            tag = soup.find("meta", attrs={"property": key}) or soup.find("meta", attrs={"name": key})
+            tag = soup.find("meta", attrs={"property": key}) or soup.find(
+                "meta", attrs={"name": key}
+            )
             if isinstance(tag, Tag) and tag.get("content"):
                 return str(tag["content"]).strip()
         return ""

@@ -19,7 +19,7 @@ from qa.chunking import Chunker
 from qa.embedding import Encoder
 from qa.errors import InputError
 from qa.loaders import Skipped, iter_files, load_file
-from qa.progress import Progress, make_progress
+from qa.progress import make_progress
 from qa.settings import Settings
 from qa.state import State
 from qa.store import ChromaStore
@@ -112,7 +112,9 @@ class Ingestor:
                     digest = article_hash(article)
                     if article.id in seen:
                         if seen[article.id] != digest:
-                            item = Skipped(article.path, f"duplicate id {article.id!r} with different text")
+                            item = Skipped(
+                                article.path, f"duplicate id {article.id!r} with different text"
+                            )
                             warn(f"skipped {item.path}: {item.reason}")
                             summary.skipped.append(item)
                         continue
@@ -148,7 +150,10 @@ class Ingestor:
         self.store.delete_articles([a.id for a in articles])
         self.store.upsert(chunks, vectors)
         self.state.commit_articles(
-            [(a.id, digest, group) for (a, digest, _), group in zip(batch, chunk_lists, strict=True)]
+            [
+                (a.id, digest, group)
+                for (a, digest, _), group in zip(batch, chunk_lists, strict=True)
+            ]
         )
         for _, _, is_update in batch:
             if is_update:
@@ -162,7 +167,8 @@ class Ingestor:
     ) -> None:
         """Drop half-written articles that are gone, and with --prune every absent one."""
         stale = [
-            aid for aid, rec in known.items()
+            aid
+            for aid, rec in known.items()
             if aid not in seen and (prune or rec.status == "pending")
         ]
         if not stale:
@@ -177,7 +183,9 @@ def _embed_text(chunk: Chunk) -> str:
     return f"{chunk.title}. {chunk.text}" if chunk.title else chunk.text
 
 
-def ingest(paths: Iterable[Path | str], settings: Settings | None = None, **kwargs: object) -> IngestSummary:
+def ingest(
+    paths: Iterable[Path | str], settings: Settings | None = None, **kwargs: object
+) -> IngestSummary:
     """Index the articles under `paths` into the configured store; see `Ingestor.ingest`."""
     settings = settings or Settings.load()
     return Ingestor(settings).ingest([Path(p) for p in paths], **kwargs)  # type: ignore[arg-type]

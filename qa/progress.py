@@ -39,8 +39,11 @@ class LineProgress:
             extra = " ".join(f"{k}={v}" for k, v in fields.items())
             rate = done / max(now - self.started, 1e-9)
             eta = (self.total - done) / rate if rate > 0 else 0.0
-            print(f"{self.label}: {done}/{self.total} {extra} eta {eta:.0f}s", file=self.stream,
-                  flush=True)
+            print(
+                f"{self.label}: {done}/{self.total} {extra} eta {eta:.0f}s",
+                file=self.stream,
+                flush=True,
+            )
 
     def close(self) -> None:
         pass

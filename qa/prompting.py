@@ -44,10 +44,14 @@ def quote_passage(text: str) -> str:
     return _TAGS.sub("", text)
 
 
-def format_passages(passages: tuple[Passage, ...]) -> str:
+def format_passages(passages: tuple[Passage, ...], excerpts: dict[int, str] | None = None) -> str:
+    """Numbered passages for the prompt; with `excerpts`, only those (by passage number)."""
     blocks = []
     for p in passages:
+        if excerpts is not None and p.n not in excerpts:
+            continue
+        text = p.text if excerpts is None else excerpts[p.n]
         about = quote_passage(f"{p.title} ({p.source}, {p.published})".replace(" (, )", ""))
         header = f"[{p.n}] {about}"
-        blocks.append(f"{header}\n<passage>\n{quote_passage(p.text)}\n</passage>")
+        blocks.append(f"{header}\n<passage>\n{quote_passage(text)}\n</passage>")
     return "\n\n".join(blocks)

@@ -36,8 +36,9 @@ class Retrieval:
 
 
 class HybridRetriever:
-    def __init__(self, encoder: Encoder, store: ChromaStore, state: State,
-                 duplicate_similarity: float = 0.95) -> None:
+    def __init__(
+        self, encoder: Encoder, store: ChromaStore, state: State, duplicate_similarity: float = 0.95
+    ) -> None:
         self.encoder = encoder
         self.store = store
         self.state = state
@@ -48,7 +49,9 @@ class HybridRetriever:
         pool = max(4 * k, 20)
         where = where_clause(filters.sources, filters.date_from, filters.date_to)
         dense = self.store.query(vector, pool, where)
-        keyword = self.state.search(query, pool, filters.sources, filters.date_from, filters.date_to)
+        keyword = self.state.search(
+            query, pool, filters.sources, filters.date_from, filters.date_to
+        )
         fused = self._fuse([c.chunk.id for c in dense], [cid for cid, _ in keyword])
         by_id = {c.chunk.id: c for c in dense}
         missing = [cid for cid in fused[: 2 * k] if cid not in by_id]
@@ -68,14 +71,18 @@ class HybridRetriever:
                 scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         return sorted(scores, key=lambda cid: -scores[cid])
 
-    def _collapse(self, ranked: list[StoredChunk], similarity: dict[str, float], k: int) -> list[Passage]:
+    def _collapse(
+        self, ranked: list[StoredChunk], similarity: dict[str, float], k: int
+    ) -> list[Passage]:
         kept: list[tuple[StoredChunk, list[ArticleRef]]] = []
         for row in ranked:
             twin = next(
                 (
-                    item for item in kept
+                    item
+                    for item in kept
                     if item[0].chunk.article_id != row.chunk.article_id
-                    and _cosine(np.asarray(item[0].embedding), row.embedding) >= self.duplicate_similarity
+                    and _cosine(np.asarray(item[0].embedding), row.embedding)
+                    >= self.duplicate_similarity
                 ),
                 None,
             )
@@ -88,12 +95,23 @@ class HybridRetriever:
         passages = []
         for n, (row, refs) in enumerate(kept, start=1):
             c = row.chunk
-            passages.append(Passage(
-                n=n, chunk_id=c.id, article_id=c.article_id, title=c.title, source=c.source,
-                published=c.published, url=c.url, text=c.text, start=c.start, end=c.end,
-                score=round(1.0 / n, 4), dense_similarity=round(similarity[c.id], 4),
-                also_in=tuple(refs),
-            ))
+            passages.append(
+                Passage(
+                    n=n,
+                    chunk_id=c.id,
+                    article_id=c.article_id,
+                    title=c.title,
+                    source=c.source,
+                    published=c.published,
+                    url=c.url,
+                    text=c.text,
+                    start=c.start,
+                    end=c.end,
+                    score=round(1.0 / n, 4),
+                    dense_similarity=round(similarity[c.id], 4),
+                    also_in=tuple(refs),
+                )
+            )
         return passages
 
 

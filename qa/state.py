@@ -35,10 +35,75 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(text, tokenize='porter u
 """
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
 STOPWORDS = frozenset(
-    "a an and are as at be been but by did do does for from had has have he her his how i if in "
-    "into is it its me my of on or our she so than that the their them then there these they "
-    "this to was we were what when where which who whom why will with would you your about "
-    "said says say".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "but",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "he",
+        "her",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "she",
+        "so",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "about",
+        "said",
+        "says",
+        "say",
+    ]
 )
 
 
@@ -148,7 +213,9 @@ class State:
 
     @staticmethod
     def _delete_chunks(db: sqlite3.Connection, article_id: str) -> None:
-        rowids = [r[0] for r in db.execute("SELECT rowid FROM chunks WHERE article_id=?", (article_id,))]
+        rowids = [
+            r[0] for r in db.execute("SELECT rowid FROM chunks WHERE article_id=?", (article_id,))
+        ]
         db.executemany("DELETE FROM chunk_fts WHERE rowid=?", [(r,) for r in rowids])
         db.execute("DELETE FROM chunks WHERE article_id=?", (article_id,))
 

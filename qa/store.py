@@ -39,7 +39,9 @@ def date_ordinal(iso: str) -> int:
         return -1
 
 
-def where_clause(sources: Sequence[str] = (), date_from: str = "", date_to: str = "") -> dict | None:
+def where_clause(
+    sources: Sequence[str] = (), date_from: str = "", date_to: str = ""
+) -> dict | None:
     """A Chroma `where` for the metadata filters, or None for no filter."""
     parts: list[dict[str, Any]] = []
     if sources:
@@ -153,7 +155,8 @@ def _client(settings: Settings, create: bool) -> Any:
                 settings=chroma_settings,
             )
         except Exception as exc:
-            raise _translate(exc, f"Chroma server {settings.chroma_host}:{settings.chroma_port}")
+            where = f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
+            raise _translate(exc, where) from None
     path = Path(settings.index) / "chroma"
     if not create and not path.exists():
         raise IndexMissingError(

@@ -84,11 +84,22 @@ def extractive(seed_settings, encoder):
 def run_qa(tmp_path):
     """Run the real `qa` console script; returns the CompletedProcess."""
 
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 600,
-            input: str | None = None) -> subprocess.CompletedProcess:
+    def run(
+        *args: str,
+        env: dict[str, str] | None = None,
+        timeout: float = 600,
+        input: str | None = None,
+    ) -> subprocess.CompletedProcess:
         full_env = {**os.environ, **(env or {})}
-        return subprocess.run([str(BIN / "qa"), *args], capture_output=True, text=True,
-                              env=full_env, timeout=timeout, cwd=tmp_path, input=input)
+        return subprocess.run(
+            [str(BIN / "qa"), *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            cwd=tmp_path,
+            input=input,
+        )
 
     return run
 
@@ -100,8 +111,11 @@ def chroma_server(tmp_path_factory) -> Iterator[tuple[str, int]]:
     path = tmp_path_factory.mktemp("chroma-server")
     chroma = shutil.which("chroma", path=str(BIN)) or "chroma"
     log = open(path / "server.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen([chroma, "run", "--path", str(path / "data"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [chroma, "run", "--path", str(path / "data"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", 60, proc)
         yield "127.0.0.1", port
@@ -118,9 +132,23 @@ def llama_server() -> Iterator[str]:
 
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_gguf()), "--host",
-         "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--model_alias", "smollm2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(tiny_gguf()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+            "--model_alias",
+            "smollm2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/v1/models", 120, proc)

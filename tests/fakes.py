@@ -60,10 +60,10 @@ class FakeOpenAIServer:
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 if outer.mode == "malformed":
-                    self.wfile.write(b"data: {\"choices\": [{\"delta\": {\"content\": \"Putin\"}}]}\n\n")
+                    self.wfile.write(b'data: {"choices": [{"delta": {"content": "Putin"}}]}\n\n')
                     self.wfile.write(b"data: this is not json\n\n")
                 elif outer.mode == "die":
-                    self.wfile.write(b"data: {\"choices\": [{\"delta\": {\"content\": \"Putin \"}}]}\n\n")
+                    self.wfile.write(b'data: {"choices": [{"delta": {"content": "Putin "}}]}\n\n')
                 self.wfile.flush()
 
         self.release = threading.Event()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from qa.chunking import Chunker, approx_token_counts
 from qa.sentences import split_sentences
 from qa.types import Article
@@ -19,7 +21,7 @@ def test_offsets_point_at_the_chunk_text_and_chunks_cover_the_article():
         assert text[c.start : c.end] == c.text
         assert approx_token_counts([c.text])[0] <= 60 + 2
     assert chunks[0].start == 0 and chunks[-1].end == len(text)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b.start < a.end, "consecutive chunks overlap"
         assert b.start > a.start
 

@@ -37,7 +37,14 @@ def snapshot(index: Path) -> tuple[list, list, int]:
     """Everything an index holds: chunk rows in Chroma, keyword rows, FTS row count."""
     client = chromadb.PersistentClient(path=str(index / "chroma"))
     got = client.get_collection("news").get(include=["documents", "metadatas"])
-    rows = sorted(zip(got["ids"], got["documents"], [json.dumps(m, sort_keys=True) for m in got["metadatas"]], strict=True))
+    rows = sorted(
+        zip(
+            got["ids"],
+            got["documents"],
+            [json.dumps(m, sort_keys=True) for m in got["metadatas"]],
+            strict=True,
+        )
+    )
     db = sqlite3.connect(index / "state.sqlite3")
     keyword = sorted(db.execute("SELECT chunk_id, article_id FROM chunks").fetchall())
     fts = db.execute("SELECT count(*) FROM chunk_fts").fetchone()[0]
@@ -79,7 +86,9 @@ def test_changed_article_replaces_its_chunks_and_prune_removes_absent(tmp_path, 
 
     (corpus / "extra.txt").unlink()
     kept = Ingestor(settings, encoder).ingest([corpus], quiet=True)
-    assert kept.articles_removed == 0 and any(r[0].startswith("extra::") for r in snapshot(settings.index)[0])
+    assert kept.articles_removed == 0 and any(
+        r[0].startswith("extra::") for r in snapshot(settings.index)[0]
+    )
     pruned = Ingestor(settings, encoder).ingest([corpus], prune=True, quiet=True)
     assert pruned.articles_removed == 1
     rows, keyword, fts = snapshot(settings.index)
@@ -91,8 +100,12 @@ def test_duplicate_id_with_different_text_is_skipped(tmp_path, encoder):
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / "a.jsonl").write_text(
-        json.dumps({"id": "x", "text": "The mayor opened the bridge."}) + "\n"
-        + json.dumps({"id": "x", "text": "A different story entirely."}) + "\n", "utf-8")
+        json.dumps({"id": "x", "text": "The mayor opened the bridge."})
+        + "\n"
+        + json.dumps({"id": "x", "text": "A different story entirely."})
+        + "\n",
+        "utf-8",
+    )
     summary = Ingestor(Settings.load(index=tmp_path / "i"), encoder).ingest([corpus], quiet=True)
     assert summary.articles_added == 1 and summary.files_skipped == 1
     assert "duplicate id" in summary.skipped[0].reason
@@ -111,8 +124,15 @@ def test_cli_json_summary_and_bad_path(run_qa, tmp_path):
     done = run_qa("ingest", str(SEEDS), "--index", str(tmp_path / "idx"), "--json")
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    for key in ("articles_added", "articles_updated", "articles_unchanged", "articles_removed",
-                "files_skipped", "chunks_added", "chunks_total"):
+    for key in (
+        "articles_added",
+        "articles_updated",
+        "articles_unchanged",
+        "articles_removed",
+        "files_skipped",
+        "chunks_added",
+        "chunks_total",
+    ):
         assert isinstance(summary[key], int)
     assert summary["articles_added"] == 2
     bad = run_qa("ingest", str(tmp_path / "missing"), "--index", str(tmp_path / "idx"))
@@ -125,16 +145,23 @@ def test_kill_9_mid_ingest_then_resume_equals_a_clean_ingest(tmp_path):
     corpus = gensim_corpus(tmp_path / "abc", limit=200)
     env = {**os.environ, "QA_INGEST_BATCH": "16"}
     command = [str(BIN / "qa"), "ingest", str(corpus), "--quiet", "--index"]
-    victim = subprocess.Popen([*command, str(tmp_path / "killed")], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    victim = subprocess.Popen(
+        [*command, str(tmp_path / "killed")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     state = tmp_path / "killed" / "state.sqlite3"
     deadline = time.monotonic() + 300
     done = 0
     while time.monotonic() < deadline and victim.poll() is None:
         if state.exists():
             try:
-                done = sqlite3.connect(state).execute(
-                    "SELECT count(*) FROM articles WHERE status='done'").fetchone()[0]
+                done = (
+                    sqlite3.connect(state)
+                    .execute("SELECT count(*) FROM articles WHERE status='done'")
+                    .fetchone()[0]
+                )
             except sqlite3.Error:
                 done = 0
             if done >= 20:
@@ -144,12 +171,18 @@ def test_kill_9_mid_ingest_then_resume_equals_a_clean_ingest(tmp_path):
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     assert 20 <= done < 200
-    resumed = subprocess.run([*command, str(tmp_path / "killed"), "--json"], env=env,
-                             capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(
+        [*command, str(tmp_path / "killed"), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["articles_unchanged"] >= 20
-    clean = subprocess.run([*command, str(tmp_path / "clean")], env=env, capture_output=True,
-                           text=True, timeout=600)
+    clean = subprocess.run(
+        [*command, str(tmp_path / "clean")], env=env, capture_output=True, text=True, timeout=600
+    )
     assert clean.returncode == 0, clean.stderr
     assert snapshot(tmp_path / "killed") == snapshot(tmp_path / "clean")
 
@@ -157,13 +190,25 @@ def test_kill_9_mid_ingest_then_resume_equals_a_clean_ingest(tmp_path):
 @pytest.mark.server
 def test_chroma_server_mode_same_code_path(chroma_server, tmp_path, encoder, run_qa):
     host, port = chroma_server
-    settings = Settings.load(index=tmp_path / "state", chroma_host=host, chroma_port=port,
-                             collection="seeds_server")
+    settings = Settings.load(
+        index=tmp_path / "state", chroma_host=host, chroma_port=port, collection="seeds_server"
+    )
     first = Ingestor(settings, encoder).ingest([SEEDS], quiet=True)
     client = chromadb.HttpClient(host=host, port=port)
     assert client.get_collection("seeds_server").count() == first.chunks_total > 0
-    again = run_qa("ingest", str(SEEDS), "--index", str(tmp_path / "state"), "--chroma-host", host,
-                   "--chroma-port", str(port), "--collection", "seeds_server", "--json")
+    again = run_qa(
+        "ingest",
+        str(SEEDS),
+        "--index",
+        str(tmp_path / "state"),
+        "--chroma-host",
+        host,
+        "--chroma-port",
+        str(port),
+        "--collection",
+        "seeds_server",
+        "--json",
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["articles_unchanged"] == 2
 
@@ -171,7 +216,15 @@ def test_chroma_server_mode_same_code_path(chroma_server, tmp_path, encoder, run
 def test_unreachable_chroma_server_is_a_one_line_error(run_qa, tmp_path):
     from .conftest import free_port
 
-    done = run_qa("ingest", str(SEEDS), "--index", str(tmp_path), "--chroma-host", "127.0.0.1",
-                  "--chroma-port", str(free_port()))
+    done = run_qa(
+        "ingest",
+        str(SEEDS),
+        "--index",
+        str(tmp_path),
+        "--chroma-host",
+        "127.0.0.1",
+        "--chroma-port",
+        str(free_port()),
+    )
     assert done.returncode == 2, done.stderr
     assert "cannot reach" in done.stderr and "Traceback" not in done.stderr

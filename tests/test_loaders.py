@@ -42,7 +42,7 @@ def test_seed_articles_load_with_their_metadata_and_unchanged_text():
     assert set(by_id) == {"000_5ceb3b48410cbb8d", "002_66304e2c1201430b"}
     gna = by_id["000_5ceb3b48410cbb8d"]
     assert gna.source == "GNA (dpa wire)" and gna.published == "2023-11-10" and gna.title
-    original = (Path(__file__).parent.parent.parent / "shared/seeds/000_5ceb3b48410cbb8d.txt")
+    original = Path(__file__).parent.parent.parent / "shared/seeds/000_5ceb3b48410cbb8d.txt"
     text = (SEEDS / "000_5ceb3b48410cbb8d.txt").read_text("utf-8")
     assert gna.text == text
     if original.exists():
@@ -53,12 +53,18 @@ def test_markdown_front_matter_gives_metadata_and_is_not_in_text(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub/storm.md").write_text(
         "---\ntitle: Storm hits coast\nsource: Coast News\npublished: 2024-01-02\n"
-        "url: https://example.org/storm\n---\nA storm hit the coast on Monday.\n", "utf-8")
+        "url: https://example.org/storm\n---\nA storm hit the coast on Monday.\n",
+        "utf-8",
+    )
     [article], skipped = load_dir(tmp_path)
     assert skipped == []
     assert article.id == "sub/storm"
     assert (article.title, article.source, article.published, article.url) == (
-        "Storm hits coast", "Coast News", "2024-01-02", "https://example.org/storm")
+        "Storm hits coast",
+        "Coast News",
+        "2024-01-02",
+        "https://example.org/storm",
+    )
     assert article.text == "A storm hit the coast on Monday.\n"
 
 
@@ -76,12 +82,22 @@ def test_html_main_text_and_metadata_boilerplate_dropped(tmp_path):
 
 
 def test_json_and_jsonl_records_with_ids_and_bad_lines(tmp_path):
-    record = {"id": "a1", "title": "T1", "source": "S", "published": "2024-02-01",
-              "url": "https://e.org/1", "text": "First text."}
+    record = {
+        "id": "a1",
+        "title": "T1",
+        "source": "S",
+        "published": "2024-02-01",
+        "url": "https://e.org/1",
+        "text": "First text.",
+    }
     (tmp_path / "one.json").write_text(json.dumps(record), "utf-8")
-    lines = [json.dumps({**record, "id": "b1", "text": "Second."}), "{not json",
-             json.dumps({"id": "b2", "title": "no text"}), json.dumps([1, 2]),
-             json.dumps({"title": "No id", "text": "Third."})]
+    lines = [
+        json.dumps({**record, "id": "b1", "text": "Second."}),
+        "{not json",
+        json.dumps({"id": "b2", "title": "no text"}),
+        json.dumps([1, 2]),
+        json.dumps({"title": "No id", "text": "Third."}),
+    ]
     (tmp_path / "many.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
     articles, skipped = load_dir(tmp_path)
     ids = sorted(a.id for a in articles)
@@ -101,7 +117,7 @@ def test_json_and_jsonl_records_with_ids_and_bad_lines(tmp_path):
         ("latin1.txt", "Caf\xe9 news".encode("latin-1"), "UTF-8"),
         ("empty.txt", b"", "no article text"),
         ("blank.md", b"   \n\n  ", "no article text"),
-        ("broken.json", b"{\"text\": ", "invalid JSON"),
+        ("broken.json", b'{"text": ', "invalid JSON"),
         ("empty.html", b"<html><body><nav>menu</nav></body></html>", "no article text"),
         ("data.csv", b"a,b\n1,2\n", "unsupported file type"),
     ],

@@ -17,8 +17,28 @@ from qa.sentences import sentence_spans
 REFUSAL = "The articles do not answer this question."
 # Words a question uses to ask, not to name what it asks about.
 _ASKING = frozenset(
-    "take place happen happened tell mention mentioned think talk know get go come make made "
-    "explain describe according report reported".split()
+    [
+        "take",
+        "place",
+        "happen",
+        "happened",
+        "tell",
+        "mention",
+        "mentioned",
+        "think",
+        "talk",
+        "know",
+        "get",
+        "go",
+        "come",
+        "make",
+        "made",
+        "explain",
+        "describe",
+        "according",
+        "report",
+        "reported",
+    ]
 )
 
 
@@ -30,9 +50,15 @@ class ExtractiveChatModel:
     can_stream = True
     is_generative = False
 
-    def __init__(self, embedder: Embedder, max_sentences: int = 3, min_score: float = 0.35,
-                 relative: float = 0.8, duplicate_similarity: float = 0.88,
-                 min_coverage: float = 0.5) -> None:
+    def __init__(
+        self,
+        embedder: Embedder,
+        max_sentences: int = 3,
+        min_score: float = 0.35,
+        relative: float = 0.8,
+        duplicate_similarity: float = 0.88,
+        min_coverage: float = 0.5,
+    ) -> None:
         self.embedder = embedder
         self.max_sentences = max_sentences
         self.min_score = min_score
@@ -76,7 +102,9 @@ class ExtractiveChatModel:
         for idx in order:
             if scores[idx] < max(self.min_score, best * self.relative):
                 break
-            duplicate = next((c for c in chosen if float(sv[c[0]] @ sv[idx]) >= self.duplicate_similarity), None)
+            duplicate = next(
+                (c for c in chosen if float(sv[c[0]] @ sv[idx]) >= self.duplicate_similarity), None
+            )
             if duplicate is not None:
                 if candidates[idx][1] not in duplicate[1]:
                     duplicate[1].append(candidates[idx][1])
@@ -92,4 +120,4 @@ class ExtractiveChatModel:
 
 def _as_statement(sentence: str) -> str:
     text = " ".join(sentence.split())
-    return text if text[-1:] in ".!?”\"’" else text + "."
+    return text if text[-1:] in '.!?”"’' else text + "."

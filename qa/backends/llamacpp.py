@@ -40,12 +40,19 @@ class LlamaCppChatModel:
                     "or `pip install 'qa-news[local-llm]'`"
                 ) from None
             try:
-                self._llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads,
-                                  verbose=False)
+                self._llm = Llama(
+                    model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False
+                )
             except (ValueError, RuntimeError) as exc:
                 raise BackendError(f"llama.cpp could not load {path} ({exc})") from None
             self.model_path = str(path)
             self.name = f"llamacpp:{path.name}"
+
+    @property
+    def llama(self) -> Any:
+        """The loaded `llama_cpp.Llama` (benchmarks share it with their baselines)."""
+        self.warm_up()
+        return self._llm
 
     def stream(self, request: ChatRequest) -> Iterator[str]:
         self.warm_up()

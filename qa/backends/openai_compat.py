@@ -21,8 +21,9 @@ class OpenAIChatModel:
     can_stream = True
     is_generative = True
 
-    def __init__(self, base_url: str, model: str = "", timeout: float = 120.0,
-                 name: str = "openai") -> None:
+    def __init__(
+        self, base_url: str, model: str = "", timeout: float = 120.0, name: str = "openai"
+    ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise InputError(f"base URL {base_url!r} must start with http:// or https://")
         self.base_url = base_url.rstrip("/")
@@ -51,8 +52,10 @@ class OpenAIChatModel:
 
     def _down(self, exc: Exception) -> str:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return (f"{self.name} backend at {self.base_url} failed ({reason}): start the server "
-                "or check --openai-base-url / --llm")
+        return (
+            f"{self.name} backend at {self.base_url} failed ({reason}): start the server "
+            "or check --openai-base-url / --llm"
+        )
 
     def stream(self, request: ChatRequest) -> Iterator[str]:
         self.warm_up()
@@ -66,8 +69,13 @@ class OpenAIChatModel:
         timeout = httpx.Timeout(self.timeout, connect=10.0)
         produced = False
         try:
-            with httpx.stream("POST", f"{self.base_url}/chat/completions", json=body,
-                              headers=self._headers(), timeout=timeout) as response:
+            with httpx.stream(
+                "POST",
+                f"{self.base_url}/chat/completions",
+                json=body,
+                headers=self._headers(),
+                timeout=timeout,
+            ) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise BackendError(

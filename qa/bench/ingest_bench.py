@@ -50,15 +50,16 @@ def run(work: Path, encoder: Encoder, limit: int = 300) -> dict[str, Any]:
 
 
 def _chunk_texts(corpus: Path, ingestor: Ingestor) -> list[str]:
-    texts = []
+    texts: list[str] = []
     for file, root in iter_files([corpus]):
         for article in load_file(file, root)[0]:
             texts.extend(_embed_text(c) for c in ingestor.chunker.chunk(article))
     return texts
 
 
-def _llama_index(corpus: Path, encoder: Encoder, settings: Settings,
-                 path: Path) -> tuple[int, float]:
+def _llama_index(
+    corpus: Path, encoder: Encoder, settings: Settings, path: Path
+) -> tuple[int, float]:
     """`VectorStoreIndex.from_documents` into Chroma with the same model and chunk size."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -85,15 +86,24 @@ def _llama_index(corpus: Path, encoder: Encoder, settings: Settings,
         for a in load_file(file, root)[0]:
             docs.append(Document(text=a.text, metadata={"title": a.title}, doc_id=a.id))
     tokenizer = encoder.model.tokenizer
-    splitter = SentenceSplitter(chunk_size=settings.chunk_tokens, chunk_overlap=settings.chunk_overlap,
-                                tokenizer=lambda t: tokenizer.encode(t, add_special_tokens=False))
+    splitter = SentenceSplitter(
+        chunk_size=settings.chunk_tokens,
+        chunk_overlap=settings.chunk_overlap,
+        tokenizer=lambda t: tokenizer.encode(t, add_special_tokens=False),
+    )
     shutil.rmtree(path, ignore_errors=True)
-    client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+    client = chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+    )
     store = ChromaVectorStore(chroma_collection=client.get_or_create_collection("baseline"))
     context = StorageContext.from_defaults(vector_store=store)
     started = time.perf_counter()
-    VectorStoreIndex.from_documents(docs, storage_context=context, embed_model=SameModel(embed_batch_size=64),
-                                    transformations=[splitter])
+    VectorStoreIndex.from_documents(
+        docs,
+        storage_context=context,
+        embed_model=SameModel(embed_batch_size=64),
+        transformations=[splitter],
+    )
     seconds = time.perf_counter() - started
     return int(client.get_collection("baseline").count()), seconds
 

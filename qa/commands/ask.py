@@ -32,10 +32,17 @@ def run(args: argparse.Namespace) -> int:
             with open(args.history, encoding="utf-8") as handle:
                 history = json.load(handle)
         except (OSError, ValueError) as exc:
-            raise InputError(f"--history {args.history!r} is not a readable JSON file ({exc})") from None
+            raise InputError(
+                f"--history {args.history!r} is not a readable JSON file ({exc})"
+            ) from None
     assistant = Assistant(settings_from(args))
-    stream = assistant.stream(args.question, history=history, sources=args.source,
-                              date_from=args.date_from, date_to=args.date_to)
+    stream = assistant.stream(
+        args.question,
+        history=history,
+        sources=args.source,
+        date_from=args.date_from,
+        date_to=args.date_to,
+    )
     if args.json:
         print(json.dumps(stream.result().to_dict(), indent=2, ensure_ascii=False))
         return 0

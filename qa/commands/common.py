@@ -24,15 +24,32 @@ def add_model_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--openai-base-url", help="OpenAI-compatible base URL (…/v1)")
     group.add_argument("--llm-timeout", type=float, help="seconds before a backend counts as down")
     group.add_argument("--top-k", type=int, help="passages given to the model (default: 5)")
-    group.add_argument("--unsupported", choices=("drop", "flag"),
-                       help="what to do with sentences the checker cannot support")
-    group.add_argument("--fallback-extractive", action="store_true", default=None,
-                       help="answer extractively when the model backend fails")
+    group.add_argument(
+        "--unsupported",
+        choices=("drop", "flag"),
+        help="what to do with sentences the checker cannot support",
+    )
+    group.add_argument(
+        "--fallback-extractive",
+        action="store_true",
+        default=None,
+        help="answer extractively when the model backend fails",
+    )
 
 
 _FLAG_SETTINGS = (
-    "index", "collection", "chroma_host", "chroma_port", "embedding_model", "llm", "llm_model",
-    "openai_base_url", "llm_timeout", "top_k", "unsupported", "fallback_extractive",
+    "index",
+    "collection",
+    "chroma_host",
+    "chroma_port",
+    "embedding_model",
+    "llm",
+    "llm_model",
+    "openai_base_url",
+    "llm_timeout",
+    "top_k",
+    "unsupported",
+    "fallback_extractive",
 )
 
 
