@@ -87,11 +87,20 @@ _ELLIPTICAL = re.compile(r"^\s*(and|what about|how about|also|same for)\b", re.I
 
 
 def last_name(messages: Sequence[ChatMessage]) -> str:
-    """The most recent name the user asked about, else the first one an answer gave."""
+    """The name the user last asked about; failing that, the first name the last answer gave.
+
+    The user's own words come first: an answer may open with other names ("China and
+    Russia want ... Zhang Youxia told ...") while the user asked about one person.
+    """
+    for message in reversed(messages):
+        if message.role == "user":
+            names = _names(message.content)
+            if names:
+                return names[-1]
     for message in reversed(messages):
         names = _names(message.content)
         if names:
-            return names[-1] if message.role == "user" else names[0]
+            return names[0]
     return ""
 
 

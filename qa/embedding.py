@@ -17,6 +17,10 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+_CACHED_CALL = 256  # calls with more texts than this (ingest batches) bypass the cache
+_CACHE_SIZE = 20_000
+
+
 class Encoder:
     """Embeds texts (unit-length vectors) and counts their tokens with the model's tokenizer."""
 
@@ -26,7 +30,8 @@ class Encoder:
         self._path = info.path
         self.batch_size = batch_size
         self._model: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._cache: dict[str, np.ndarray] = {}
 
     def warm_up(self) -> None:
         with self._lock:
@@ -53,6 +58,25 @@ class Encoder:
         return int(dim or 0)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for `texts`. Small calls (questions, answer checks) are cached: the
+        checker sees the same passage sentences again for every sentence it judges."""
+        if len(texts) > _CACHED_CALL:
+            return self._encode(texts)
+        import numpy as np
+
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            vectors = self._encode(missing)
+            with self._lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    self._cache[text] = vector
+                while len(self._cache) > _CACHE_SIZE:
+                    self._cache.pop(next(iter(self._cache)))
+        with self._lock:
+            return np.stack([self._cache[t] for t in texts]) if texts else self._encode([])
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.model.encode(
             list(texts),
             batch_size=self.batch_size,
