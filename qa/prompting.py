@@ -51,7 +51,7 @@ def format_passages(passages: tuple[Passage, ...], excerpts: dict[int, str] | No
         if excerpts is not None and p.n not in excerpts:
             continue
         text = p.text if excerpts is None else excerpts[p.n]
-        about = quote_passage(f"{p.title} ({p.source}, {p.published})".replace(" (, )", ""))
-        header = f"[{p.n}] {about}"
+        about = quote_passage(", ".join(x for x in (p.source, p.published) if x))
+        header = f"[{p.n}] {about}".rstrip()
         blocks.append(f"{header}\n<passage>\n{quote_passage(text)}\n</passage>")
     return "\n\n".join(blocks)

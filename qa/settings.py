@@ -39,7 +39,7 @@ class Settings:
     temperature: float = 0.1
     n_ctx: int = 4096
     top_k: int = 5
-    focus_sentences: int = 8  # sentences of the passages a model reads; 0: whole passages
+    focus_sentences: int = 4  # sentences of the passages a model reads; 0: whole passages
     min_similarity: float = 0.15  # below: refuse without asking the model
     unsupported: str = "drop"
     condense: str = "rules"
