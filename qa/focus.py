@@ -20,7 +20,12 @@ def focus(
 ) -> dict[int, str]:
     """{passage n: excerpt} with the `budget` best sentences overall, in reading order.
     Passages none of whose sentences made it are left out of the mapping."""
-    units = [(p.n, a, p.text[a:b]) for p in passages for a, b in sentence_spans(p.text)]
+    units, seen = [], set()
+    for p in passages:  # overlapping chunks repeat sentences: keep each sentence once
+        for a, b in sentence_spans(p.text):
+            if (p.article_id, p.start + a) not in seen:
+                seen.add((p.article_id, p.start + a))
+                units.append((p.n, a, p.text[a:b]))
     if budget <= 0 or len(units) <= budget:
         return {p.n: p.text for p in passages}
     vectors = embedder.encode([question] + [u[2] for u in units])

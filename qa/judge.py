@@ -142,16 +142,34 @@ def names_in(text: str) -> set[str]:
     return names
 
 
-def name_found(name: str, text_lower: str) -> bool:
-    """A name is found when it stands in the text whole, or any of its longer words does
-    (the cited passage may say "Zhang" where the claim says "Zhang Youxia")."""
-    if name in text_lower:
+def name_found(name: str, text_lower: str, context_lower: str = "") -> bool:
+    """A name is found when all its words stand in the cited text; or when some of them do
+    and the rest stand in the other retrieved passages (the cited passage says "Zhang", an
+    earlier one "Zhang Youxia"). A name the retrieved text never gives is never found."""
+    words = name.split()
+    here = [bool(re.search(rf"\b{re.escape(w)}\b", text_lower)) for w in words]
+    if all(here):
         return True
-    return any(len(w) > 2 and re.search(rf"\b{re.escape(w)}\b", text_lower) for w in name.split())
+    if not any(here) or not context_lower:
+        return False
+    return all(
+        found or re.search(rf"\b{re.escape(w)}\b", context_lower) is not None
+        for w, found in zip(words, here, strict=True)
+    )
 
 
 def has_negation(text: str) -> bool:
     return bool(_NEGATION.search(text))
+
+
+def negated_stems(text: str, window: int = 3) -> set[str]:
+    """Content words within `window` words after a negation ("not forging a military bloc")."""
+    words = _WORD.findall(text)
+    out: set[str] = set()
+    for i, word in enumerate(words):
+        if _NEGATION.fullmatch(word) or word.lower().endswith(("n't", "n’t")):
+            out |= {stem(w) for w in words[i + 1 : i + 1 + window] if w.lower() not in STOPWORDS}
+    return out
 
 
 class OfflineJudge:
@@ -163,7 +181,9 @@ class OfflineJudge:
         self.embedder = embedder
         self.threshold = threshold
 
-    def judge(self, sentence: str, evidence: Sequence[str]) -> Verdict:
+    def judge(self, sentence: str, evidence: Sequence[str], context: Sequence[str] = ()) -> Verdict:
+        """Does `evidence` (the cited passages) support `sentence`? `context` (the other
+        retrieved passages) only completes names the evidence gives in part."""
         claim = strip_markers(sentence)
         text = "\n".join(evidence)
         if not claim or not text.strip():
@@ -176,14 +196,17 @@ class OfflineJudge:
                 False, 0.0, f"number {sorted(missing_numbers)[0]} not in the cited text", best_span
             )
         lowered = text.lower()
-        missing_names = [n for n in sorted(names_in(claim)) if not name_found(n, lowered)]
+        around = " ".join(context).lower()
+        missing_names = [n for n in sorted(names_in(claim)) if not name_found(n, lowered, around)]
         if missing_names:
             return Verdict(
                 False, 0.0, f"name {missing_names[0]!r} not in the cited text", best_span
             )
-        if has_negation(claim) != has_negation(best_span):
-            return Verdict(False, 0.1, "negation differs from the cited text", best_span)
         claim_words = content_stems(claim)
+        if has_negation(claim) and not has_negation(best_span):
+            return Verdict(False, 0.1, "the claim adds a negation", best_span)
+        if not has_negation(claim) and negated_stems(best_span) & claim_words:
+            return Verdict(False, 0.1, "the cited text negates what the claim states", best_span)
         overlap = len(claim_words & content_stems(text)) / len(claim_words) if claim_words else 0.0
         score = 0.5 * overlap + 0.5 * max(similarity, 0.0) if self.embedder else overlap
         supported = score >= self.threshold and overlap >= 0.4

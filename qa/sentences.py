@@ -57,7 +57,7 @@ _ABBREVIATIONS = {
     "mt",
 }
 # A candidate end: terminal punctuation, optional closing quotes/brackets, then white space.
-_END = re.compile(r"[.!?…]+[\"”’)\]]*(?:\s*\[\d+\])*(?=\s)|\n\s*")
+_END = re.compile(r"[.!?…]+[\"”’)\]]*(?:[ \t]*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s|$)|\n\s*")
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
 
 

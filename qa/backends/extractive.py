@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from qa.backends.base import ChatRequest
+from qa.cite import with_markers
 from qa.judge import Embedder, content_stems
 from qa.sentences import sentence_spans
 
@@ -75,8 +76,7 @@ class ExtractiveChatModel:
             yield REFUSAL
             return
         for i, (text, numbers) in enumerate(picked):
-            markers = "".join(f"[{n}]" for n in numbers)
-            yield ("" if i == 0 else " ") + f"{_as_statement(text)} {markers}"
+            yield ("" if i == 0 else " ") + with_markers(_as_statement(text), numbers)
 
     def select(self, question: str, passages: Sequence) -> list[tuple[str, list[int]]]:
         candidates: list[tuple[str, int, int]] = []  # text, passage n, position

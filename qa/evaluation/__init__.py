@@ -1,0 +1,1 @@
+"""Grounding evaluation: eval sets, metrics, judges, runner, report and RGB."""
