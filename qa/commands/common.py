@@ -17,9 +17,21 @@ def add_index_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--embedding-model", help="'bundled' (default), a folder or a model name")
 
 
-def add_model_flags(parser: argparse.ArgumentParser) -> None:
+def add_model_flags(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
+    """The answering flags; with `several`, --llm may be repeated (into `args.llms`)."""
     group = parser.add_argument_group("answering")
-    group.add_argument("--llm", help="chat backend: extractive (default), llamacpp, openai, ollama")
+    if several:
+        group.add_argument(
+            "--llm",
+            dest="llms",
+            action="append",
+            default=[],
+            help="chat backend to evaluate (repeat to compare; default: extractive)",
+        )
+    else:
+        group.add_argument(
+            "--llm", help="chat backend: extractive (default), llamacpp, openai, ollama"
+        )
     group.add_argument("--llm-model", help="GGUF path ('bundled', 'tiny') or server model name")
     group.add_argument("--openai-base-url", help="OpenAI-compatible base URL (…/v1)")
     group.add_argument("--llm-timeout", type=float, help="seconds before a backend counts as down")
@@ -55,4 +67,6 @@ _FLAG_SETTINGS = (
 
 def settings_from(args: argparse.Namespace, **extra: Any) -> Settings:
     flags = {name: getattr(args, name, None) for name in _FLAG_SETTINGS}
+    if hasattr(args, "llms"):  # several backends: each is chosen per run, not by settings
+        flags["llm"] = None
     return Settings.load(**flags, **extra)

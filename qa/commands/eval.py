@@ -10,28 +10,13 @@ import json
 import sys
 from pathlib import Path
 
-from qa.commands.common import add_index_flags, settings_from
+from qa.commands.common import add_index_flags, add_model_flags, settings_from
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("eval", help="measure answers, retrieval and citations")
     parser.add_argument("eval_set", type=Path, help="JSONL: id, question, answers, articles, ...")
-    parser.add_argument(
-        "--llm",
-        dest="llms",
-        action="append",
-        default=[],
-        help="chat backend to evaluate (repeat to compare; default: extractive)",
-    )
-    parser.add_argument("--llm-model", help="GGUF path ('bundled', 'tiny') or server model name")
-    parser.add_argument("--openai-base-url", help="OpenAI-compatible base URL (…/v1)")
-    parser.add_argument("--llm-timeout", type=float, help="seconds before a backend counts as down")
-    parser.add_argument("--top-k", type=int, help="passages given to the model (default: 5)")
-    parser.add_argument(
-        "--unsupported",
-        choices=("drop", "flag"),
-        help="what the answers do with sentences the checker cannot support",
-    )
+    add_model_flags(parser, several=True)
     parser.add_argument(
         "--judge",
         default="offline",
@@ -81,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
         from qa.errors import InputError
 
         raise InputError(f"--judge-set {judge_set} does not exist")
-    args.llm = None  # settings_from reads a single --llm; eval takes several
     plan = EvalPlan(
         eval_set=args.eval_set,
         items=tuple(items),
