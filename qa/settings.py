@@ -36,7 +36,7 @@ class Settings:
     openai_base_url: str = "https://api.openai.com/v1"
     llm_timeout: float = 120.0
     max_tokens: int = 320
-    temperature: float = 0.1
+    temperature: float = 0.0  # greedy: the same question gets the same answer
     n_ctx: int = 4096
     top_k: int = 5
     focus_sentences: int = 4  # sentences of the passages a model reads; 0: whole passages
