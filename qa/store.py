@@ -131,11 +131,6 @@ class ChromaStore:
         by_id = {row.chunk.id: row for row in _rows(result, nested=False)}
         return [by_id[i] for i in ids if i in by_id]
 
-    def facets(self, limit: int = 100_000) -> list[dict[str, Any]]:
-        """Chunk metadata (no vectors), for the corpus overview."""
-        result = self.collection.get(include=["metadatas"], limit=limit)
-        return list(result.get("metadatas") or [])
-
 
 def _client(settings: Settings, create: bool) -> Any:
     import chromadb

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from qa.bench import answer_bench, ingest_bench
-from qa.bench.corpora import write_abc_corpus  # noqa: F401  (re-exported for tools)
 from qa.embedding import Encoder
 from qa.settings import Settings
 
