@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-_CACHED_CALL = 256  # calls with more texts than this (ingest batches) bypass the cache
 _CACHE_SIZE = 20_000
 
 
@@ -58,25 +57,23 @@ class Encoder:
         return int(dim or 0)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors for `texts`. Small calls (questions, answer checks) are cached: the
-        checker sees the same passage sentences again for every sentence it judges."""
-        if len(texts) > _CACHED_CALL:
-            return self._encode(texts)
+        """Unit vectors for `texts`, cached: answering encodes the same question and passage
+        sentences again for every sentence it checks. Bulk work uses `encode_batch`."""
         import numpy as np
 
         with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            found = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
-            vectors = self._encode(missing)
+            found.update(zip(missing, self.encode_batch(missing), strict=True))
             with self._lock:
-                for text, vector in zip(missing, vectors, strict=True):
-                    self._cache[text] = vector
+                self._cache.update((t, found[t]) for t in missing)
                 while len(self._cache) > _CACHE_SIZE:
                     self._cache.pop(next(iter(self._cache)))
-        with self._lock:
-            return np.stack([self._cache[t] for t in texts]) if texts else self._encode([])
+        return np.stack([found[t] for t in texts]) if texts else self.encode_batch([])
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors for `texts`, uncached: ingest and benchmarks, where texts do not recur."""
         return self.model.encode(
             list(texts),
             batch_size=self.batch_size,

@@ -146,7 +146,7 @@ class Ingestor:
         self.state.mark_pending([(a.id, a.title, a.source, a.published, a.path) for a in articles])
         chunk_lists = [self.chunker.chunk(a) for a in articles]
         chunks = [c for group in chunk_lists for c in group]
-        vectors = self.encoder.encode([_embed_text(c) for c in chunks])
+        vectors = self.encoder.encode_batch([_embed_text(c) for c in chunks])
         self.store.delete_articles([a.id for a in articles])
         self.store.upsert(chunks, vectors)
         self.state.commit_articles(

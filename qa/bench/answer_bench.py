@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from qa.assistant import Assistant
+from qa.bench.llamaindex_baseline import same_embedding
 from qa.settings import Settings
 
 SEED_QUESTIONS = (
@@ -59,7 +60,8 @@ def citation_engine(
 
     store = assistant.retriever.store
     index = VectorStoreIndex.from_vector_store(
-        ChromaVectorStore(chroma_collection=store.collection), embed_model=_embedding(assistant)
+        ChromaVectorStore(chroma_collection=store.collection),
+        embed_model=same_embedding(assistant.encoder),
     )
     engine = CitationQueryEngine.from_args(index, llm=_llm(llama), streaming=True)
     rows = []
@@ -77,24 +79,6 @@ def citation_engine(
             }
         )
     return rows
-
-
-def _embedding(assistant: Assistant) -> Any:
-    from llama_index.core.embeddings import BaseEmbedding
-
-    encoder = assistant.encoder
-
-    class SameModel(BaseEmbedding):
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return encoder.encode([text])[0].tolist()
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return encoder.encode([query])[0].tolist()
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-    return SameModel()
 
 
 def _llm(llama: Any) -> Any:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.bench.corpora import write_abc_corpus
+from qa.bench.llamaindex_baseline import same_embedding
 from qa.embedding import Encoder
 from qa.ingest import Ingestor, _embed_text
 from qa.loaders import iter_files, load_file
@@ -27,7 +28,7 @@ def run(work: Path, encoder: Encoder, limit: int = 300) -> dict[str, Any]:
 
     texts = _chunk_texts(corpus, ingestor)
     started = time.perf_counter()
-    encoder.encode(texts)
+    encoder.encode_batch(texts)
     raw_seconds = time.perf_counter() - started
 
     li_chunks, li_seconds = _llama_index(corpus, encoder, settings, work / "li-chroma")
@@ -64,22 +65,8 @@ def _llama_index(
     import chromadb
     from chromadb.config import Settings as ChromaSettings
     from llama_index.core import Document, StorageContext, VectorStoreIndex
-    from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.vector_stores.chroma import ChromaVectorStore
-
-    class SameModel(BaseEmbedding):
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return encoder.encode([text])[0].tolist()
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return encoder.encode(texts).tolist()
-
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return self._get_text_embedding(query)
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_text_embedding(query)
 
     docs = []
     for file, root in iter_files([corpus]):
@@ -101,7 +88,7 @@ def _llama_index(
     VectorStoreIndex.from_documents(
         docs,
         storage_context=context,
-        embed_model=SameModel(embed_batch_size=64),
+        embed_model=same_embedding(encoder),
         transformations=[splitter],
     )
     seconds = time.perf_counter() - started
