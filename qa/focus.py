@@ -10,9 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from qa.judge import Embedder, content_stems
 from qa.sentences import sentence_spans
 from qa.types import Passage
+
+
+def relevance(
+    question: str, sentences: Sequence[str], embedder: Embedder
+) -> tuple[list[float], np.ndarray]:
+    """How well each sentence bears on the question: 0.7 x embedding similarity + 0.3 x the
+    share of the question's content words it contains; also the sentence vectors."""
+    vectors = embedder.encode([question, *sentences])
+    q_words = content_stems(question)
+    scores = [
+        0.7 * float(v @ vectors[0]) + 0.3 * len(q_words & content_stems(s)) / (len(q_words) or 1)
+        for s, v in zip(sentences, vectors[1:], strict=True)
+    ]
+    return scores, vectors[1:]
 
 
 def focus(
@@ -28,12 +44,7 @@ def focus(
                 units.append((p.n, a, p.text[a:b]))
     if budget <= 0 or len(units) <= budget:
         return {p.n: p.text for p in passages}
-    vectors = embedder.encode([question] + [u[2] for u in units])
-    q_words = content_stems(question)
-    scores = [
-        0.7 * float(v @ vectors[0]) + 0.3 * len(q_words & content_stems(u[2])) / (len(q_words) or 1)
-        for u, v in zip(units, vectors[1:], strict=True)
-    ]
+    scores, _ = relevance(question, [u[2] for u in units], embedder)
     keep = sorted(sorted(range(len(units)), key=lambda i: -scores[i])[:budget])
     excerpts: dict[int, list[str]] = {}
     for i in keep:

@@ -8,9 +8,7 @@ however close they are in topic).
 
 from __future__ import annotations
 
-import re
-
-from qa.judge import names_in
+from qa.judge import name_found, names_in
 from qa.retrieve import Retrieval
 
 
@@ -23,11 +21,7 @@ def refusal_reason(query: str, found: Retrieval, min_similarity: float) -> str:
     text = " ".join(p.text + " " + p.title for p in found.passages).lower()
     # The first word of a question is capitalised whatever it is, so it is not a name.
     rest = query.split(maxsplit=1)[1] if " " in query.strip() else ""
-    missing = sorted(n for n in names_in(rest) if not _all_words_in(n, text))
+    missing = sorted(n for n in names_in(rest) if not name_found(n, text))
     if missing:
         return f"no passage mentions {missing[0]!r}"
     return ""
-
-
-def _all_words_in(name: str, text_lower: str) -> bool:
-    return all(re.search(rf"\b{re.escape(w)}\b", text_lower) for w in name.split())

@@ -27,7 +27,8 @@ _NEGATION = re.compile(
     r"\b(not|no|never|none|neither|nor|without|cannot|denied|denies|refused)\b|n['’]t\b",
     re.IGNORECASE,
 )
-_MARKER = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
+# Anything shaped like a citation marker: [1], [2, 3], [4; 5] (numbers kept in group 1).
+MARKER_LIKE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _COMMON_CAPITALS = {
     "The",
     "A",
@@ -105,7 +106,7 @@ class Verdict:
 
 
 def strip_markers(text: str) -> str:
-    return " ".join(_MARKER.sub(" ", text).split())
+    return " ".join(MARKER_LIKE.sub(" ", text).split())
 
 
 def stem(word: str) -> str:

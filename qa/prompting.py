@@ -6,10 +6,10 @@ import re
 from functools import cache
 from importlib import resources
 
+from qa.judge import MARKER_LIKE
 from qa.types import ChatMessage, Passage
 
 _SECTION = re.compile(r"^## (system|user)\s*$", re.MULTILINE)
-_FAKE_MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _TAGS = re.compile(r"</?\s*(passage|system|user|assistant)[^>]*>", re.IGNORECASE)
 
 
@@ -40,7 +40,7 @@ def refusal_text() -> str:
 
 def quote_passage(text: str) -> str:
     """Passage text made inert: no markers that look like our citations, no fake tags."""
-    text = _FAKE_MARKER.sub(r"(\1)", text)
+    text = MARKER_LIKE.sub(r"(\1)", text)
     return _TAGS.sub("", text)
 
 

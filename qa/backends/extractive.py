@@ -12,6 +12,7 @@ import numpy as np
 
 from qa.backends.base import ChatRequest
 from qa.cite import with_markers
+from qa.focus import relevance
 from qa.judge import Embedder, content_stems
 from qa.sentences import sentence_spans
 
@@ -87,13 +88,8 @@ class ExtractiveChatModel:
                     candidates.append((sentence, p.n, p.n * 10_000 + a))
         if not candidates:
             return []
-        vectors = self.embedder.encode([question] + [c[0] for c in candidates])
-        q, sv = vectors[0], vectors[1:]
+        scores, sv = relevance(question, [c[0] for c in candidates], self.embedder)
         q_words = content_stems(question)
-        scores = []
-        for (sentence, _, _), v in zip(candidates, sv, strict=True):
-            lexical = len(q_words & content_stems(sentence)) / (len(q_words) or 1)
-            scores.append(0.7 * float(v @ q) + 0.3 * lexical)
         order = np.argsort(scores)[::-1]
         best = scores[order[0]]
         if best < self.min_score:
