@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -89,8 +90,6 @@ class Ingestor:
         quiet: bool = False,
         on_warning: Callable[[str], None] | None = None,
     ) -> IngestSummary:
-        import time
-
         started = time.monotonic()
         files = list(iter_files([Path(p) for p in paths]))
         if not files:

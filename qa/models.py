@@ -49,15 +49,15 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
 def packaged_file(distribution: str, suffix: str) -> Path:
     """The installed file of `distribution` whose path ends with `suffix`."""
     try:
-        files = metadata.distribution(distribution).files or []
+        dist = metadata.distribution(distribution)
     except metadata.PackageNotFoundError:
         raise ModelIntegrityError(
             f"package {distribution!r} is not installed: run `make setup` "
             f"(or `pip install {distribution}`)"
         ) from None
-    for item in files:
+    for item in dist.files or []:
         if str(item).replace("\\", "/").endswith(suffix):
-            return Path(str(metadata.distribution(distribution).locate_file(item)))
+            return Path(str(dist.locate_file(item)))
     raise ModelIntegrityError(f"package {distribution!r} does not contain {suffix!r}: reinstall it")
 
 

@@ -26,11 +26,9 @@ class LineProgress:
     def __init__(self, total: int, label: str, stream: TextIO = sys.stderr, every: float = 5.0):
         self.total, self.label, self.stream, self.every = total, label, stream, every
         self.started = self.last = time.monotonic()
-        self.done = 0
         self.finished = False
 
     def update(self, done: int, **fields: Any) -> None:
-        self.done = done
         now = time.monotonic()
         final = done >= self.total and not self.finished
         if now - self.last >= self.every or final:

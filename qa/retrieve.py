@@ -4,7 +4,7 @@ metadata filters, and near-duplicate wire copies collapsed into one passage."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,7 +32,6 @@ class Retrieval:
     passages: tuple[Passage, ...]
     nearest: tuple[NearestArticle, ...]
     best_similarity: float
-    query_vector: np.ndarray = field(repr=False, compare=False, default_factory=lambda: np.zeros(0))
 
 
 class HybridRetriever:
@@ -61,7 +60,7 @@ class HybridRetriever:
         passages = self._collapse(ranked, similarity, k)
         nearest = _nearest(dense)
         best = max((similarity[c.chunk.id] for c in ranked), default=0.0)
-        return Retrieval(tuple(passages), nearest, best, vector)
+        return Retrieval(tuple(passages), nearest, best)
 
     @staticmethod
     def _fuse(*rankings: Sequence[str]) -> list[str]:

@@ -14,23 +14,12 @@ from pathlib import Path
 import chromadb
 import pytest
 
+from qa.bench.corpora import write_abc_corpus
 from qa.errors import EmbeddingMismatchError
 from qa.ingest import Ingestor
 from qa.settings import Settings
 
 from .conftest import BIN, SEEDS
-
-
-def gensim_corpus(folder: Path, limit: int = 300) -> Path:
-    """The real ABC news articles that ship with gensim, one .txt file each."""
-    import gensim
-
-    lee = Path(gensim.__file__).parent / "test/test_data/lee_background.cor"
-    folder.mkdir(parents=True, exist_ok=True)
-    for i, line in enumerate(lee.read_text("utf-8", errors="replace").splitlines()[:limit]):
-        if line.strip():
-            (folder / f"abc_{i:03d}.txt").write_text(line.strip() + "\n", "utf-8")
-    return folder
 
 
 def snapshot(index: Path) -> tuple[list, list, int]:
@@ -142,7 +131,7 @@ def test_cli_json_summary_and_bad_path(run_qa, tmp_path):
 
 
 def test_kill_9_mid_ingest_then_resume_equals_a_clean_ingest(tmp_path):
-    corpus = gensim_corpus(tmp_path / "abc", limit=200)
+    corpus = write_abc_corpus(tmp_path / "abc", limit=200)
     env = {**os.environ, "QA_INGEST_BATCH": "16"}
     command = [str(BIN / "qa"), "ingest", str(corpus), "--quiet", "--index"]
     victim = subprocess.Popen(
