@@ -66,6 +66,13 @@ def metrics_table(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _section(title: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
+    """A `## title` heading and a Markdown table, followed by a blank line."""
+    lines = [f"## {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
 def markdown(results: dict[str, Any], per_question: bool = True) -> str:
     """The summary: figures per backend, the judges' own accuracy, RGB, per-question rows."""
     k = next(iter(results["backends"].values()))["totals"]["k"]
@@ -81,44 +88,41 @@ def markdown(results: dict[str, Any], per_question: bool = True) -> str:
         "",
     ]
     if results.get("judges"):
-        out += [
-            "## Judges on the labelled pairs",
-            "",
-            "| judge | pairs | balanced accuracy | accuracy | TPR | TNR |",
-            "|---|---|---|---|---|---|",
-        ]
-        out += [
-            f"| {j['name']} | {j['n']} | {fmt(j['balanced_accuracy'])} | {fmt(j['accuracy'])}"
-            f" | {fmt(j['true_positive_rate'])} | {fmt(j['true_negative_rate'])} |"
-            for j in results["judges"]
-        ]
-        out.append("")
+        out += _section(
+            "Judges on the labelled pairs",
+            ("judge", "pairs", "balanced accuracy", "accuracy", "TPR", "TNR"),
+            [
+                (
+                    j["name"],
+                    j["n"],
+                    fmt(j["balanced_accuracy"]),
+                    fmt(j["accuracy"]),
+                    fmt(j["true_positive_rate"]),
+                    fmt(j["true_negative_rate"]),
+                )
+                for j in results["judges"]
+            ],
+        )
     if results.get("rgb"):
         rgb = results["rgb"]
-        out += [
-            f"## RGB noisy retrieval ({rgb['questions']} of {rgb['of']} questions, "
+        out += _section(
+            f"RGB noisy retrieval ({rgb['questions']} of {rgb['of']} questions, "
             f"{rgb['passages']} pooled passages)",
-            "",
-            "| backend | accuracy | refused | total p50 (s) |",
-            "|---|---|---|---|",
-        ]
-        out += [
-            f"| {name} | {fmt(r['accuracy'])} | {r['refused']} | {fmt(r['total_p50'])} |"
-            for name, r in rgb["backends"].items()
-        ]
-        out.append("")
+            ("backend", "accuracy", "refused", "total p50 (s)"),
+            [
+                (name, fmt(r["accuracy"]), r["refused"], fmt(r["total_p50"]))
+                for name, r in rgb["backends"].items()
+            ],
+        )
     for name, run in results["backends"].items():
-        out += [
-            f"## {name}: by kind of question",
-            "",
-            "| kind | questions | correctness | refused |",
-            "|---|---|---|---|",
-        ]
-        out += [
-            f"| {kind} | {g['questions']} | {fmt(g['correctness'])} | {g['refused']} |"
-            for kind, g in run["by_kind"].items()
-        ]
-        out.append("")
+        out += _section(
+            f"{name}: by kind of question",
+            ("kind", "questions", "correctness", "refused"),
+            [
+                (kind, g["questions"], fmt(g["correctness"]), g["refused"])
+                for kind, g in run["by_kind"].items()
+            ],
+        )
         if per_question:
             out += _question_rows(run["questions"])
     return "\n".join(out) + "\n"
