@@ -115,6 +115,12 @@ class Assistant:
     def _validate(self, question: str) -> str:
         if not isinstance(question, str):
             raise InputError("the question must be text")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: undecodable bytes passed through
+            raise InputError(
+                "the question is not valid UTF-8 text: retype it or save it as UTF-8"
+            ) from None
         question = " ".join(_CONTROL.sub(" ", question).split())
         if not question:
             raise InputError("the question is empty: ask something about the articles")

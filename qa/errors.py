@@ -37,3 +37,12 @@ class BackendError(QAError):
 
 class StoreUnavailableError(QAError):
     """The Chroma server cannot be reached."""
+
+
+class IndexBusyError(QAError):
+    """Another process holds the index's write lock (an ingest running elsewhere)."""
+
+
+class IndexWriteError(QAError):
+    """Writing the index failed part-way (disk full, file size limit, I/O error); what was
+    written stays consistent and the next `qa ingest` resumes."""

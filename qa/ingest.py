@@ -68,11 +68,12 @@ class Ingestor:
         self.settings = settings
         self.encoder = encoder or Encoder(settings.embedding_model, settings.batch_size)
         self.store = ChromaStore(settings, self.encoder.identity, create=True)
-        self.state = State(state_path(settings))
+        self.state = State(state_path(settings), settings.lock_timeout)
         recorded = self.state.get_meta("embedding_model")
         if recorded is None:
             self.state.set_meta("embedding_model", self.encoder.identity)
         self._chunker: Chunker | None = None
+        self.max_file_bytes = int(settings.max_file_mb * 2**20)
 
     @property
     def chunker(self) -> Chunker:
@@ -103,7 +104,7 @@ class Ingestor:
         warn = on_warning or (lambda message: log.warning(message))
         try:
             for done, (file, root) in enumerate(files, start=1):
-                articles, skipped = load_file(file, root)
+                articles, skipped = load_file(file, root, self.max_file_bytes)
                 for item in skipped:
                     warn(f"skipped {item.path}: {item.reason}")
                 summary.skipped.extend(skipped)

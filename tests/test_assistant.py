@@ -177,6 +177,8 @@ def test_bad_questions_and_names_are_clear_errors(extractive, seed_settings, enc
         extractive.answer("   \n\t ")
     with pytest.raises(InputError, match="limit"):
         extractive.answer("why " * 30_000)
+    with pytest.raises(InputError, match="UTF-8"):  # what Python makes of undecodable bytes
+        extractive.answer(b"Who is \xff\xfe?".decode("utf-8", "surrogateescape"))
     with pytest.raises(UnknownNameError, match="extractive, llamacpp, openai, ollama"):
         Assistant(seed_settings, llm="gpt-17", encoder=encoder)
     with pytest.raises(IndexMissingError, match="qa ingest"):

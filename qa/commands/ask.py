@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from typing import TextIO
 
 from qa.commands.common import add_index_flags, add_model_flags, settings_from
 
@@ -26,6 +28,13 @@ def run(args: argparse.Namespace) -> int:
     from qa.assistant import Assistant
     from qa.errors import InputError
 
+    try:
+        args.question.encode("utf-8")
+    except UnicodeEncodeError:  # bytes the terminal's encoding could not decode
+        raise InputError(
+            "the question is not valid UTF-8 text: set a UTF-8 locale (e.g. LANG=C.UTF-8) "
+            "and ask again"
+        ) from None
     history = []
     if args.history:
         try:
@@ -49,24 +58,35 @@ def run(args: argparse.Namespace) -> int:
     live = sys.stdout.isatty()
     for piece in stream:
         if live:
-            print(piece, end="", flush=True)
+            show(piece, end="", flush=True)
     answer = stream.result()
     if live:
         print("\n")  # the streamed draft above; the checked answer follows
-    print(answer.text)
+    show(answer.text)
     if answer.standalone_query != answer.question:
-        print(f"\n(searched for: {answer.standalone_query})")
+        show(f"\n(searched for: {answer.standalone_query})")
     if answer.refused:
         if answer.nearest:
             print("\nNearest articles:")
         for a in answer.nearest:
-            print(f"  - {a.title} ({a.source}, {a.published}) similarity {a.similarity:.2f}")
+            show(f"  - {a.title} ({a.source}, {a.published}) similarity {a.similarity:.2f}")
         return 0
     print()
     for c in answer.citations:
-        print(f"[{c.n}] {c.title} — {c.source}, {c.published}{' ' + c.url if c.url else ''}")
-        print(f"    “{c.quote}”")
+        show(f"[{c.n}] {c.title} — {c.source}, {c.published}{' ' + c.url if c.url else ''}")
+        show(f"    “{c.quote}”")
     for s in answer.sentences:
         if not s.supported:
-            print(f"(dropped, unsupported: {s.text!r}: {s.reason})", file=sys.stderr)
+            show(f"(dropped, unsupported: {s.text!r}: {s.reason})", file=sys.stderr)
     return 0
+
+
+# C0 and C1 control characters except tab and newline: article text is not ours, and an
+# escape sequence in it must not drive the user's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def show(text: str, *, end: str = "\n", file: TextIO | None = None, flush: bool = False) -> None:
+    """print() with control characters shown as escapes (\\x1b), never sent raw."""
+    safe = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    print(safe, end=end, file=file or sys.stdout, flush=flush)
