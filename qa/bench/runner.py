@@ -9,11 +9,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qa.bench import answer_bench, ingest_bench
+from qa.bench import answer_bench, ingest_bench, plots, scale_bench, scaled
 from qa.embedding import Encoder
 from qa.settings import Settings
 
-SECTIONS = ("ingest", "answer")
+SECTIONS = ("ingest", "answer", "scale", "server", "memory")
+SIZES = (1_000, 10_000, 100_000, 1_000_000)
+QUICK_SIZES = (1_000,)
 
 
 def machine() -> dict[str, Any]:
@@ -30,21 +32,51 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run(out: Path, *, quick: bool, sections: tuple[str, ...], llm: bool) -> dict[str, Any]:
+def run(
+    out: Path,
+    *,
+    quick: bool,
+    sections: tuple[str, ...],
+    llm: bool,
+    sizes: tuple[int, ...] | None = None,
+    cache: Path | None = None,
+    command: str = "",
+) -> dict[str, Any]:
+    """Runs the sections; writes results.json, results.md and the plots under `out`.
+    Scaled indexes are built under `cache` (default: the bench cache, or a temporary folder
+    in quick mode) and reused by later runs."""
     encoder = Encoder()
     encoder.warm_up()
+    sizes = sizes or (QUICK_SIZES if quick else SIZES)
     results: dict[str, Any] = {
         "machine": machine(),
+        "command": command,
         "quick": quick,
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+    queries = 40 if quick else 200
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        root = cache or (work / "scaled" if quick else scaled.cache_root())
         if "ingest" in sections:
             results["ingest"] = ingest_bench.run(work, encoder, limit=40 if quick else 300)
         if "answer" in sections:
             results["answer"] = _answer(work, encoder, quick=quick, llm=llm)
+        if "scale" in sections:
+            results["scale"] = scale_bench.scale(sizes, encoder, root, queries)
+        if "server" in sections:
+            ingest_size = sizes[0] if quick else min(10_000, max(sizes))
+            results["server"] = scale_bench.server(sizes, ingest_size, encoder, root, queries)
+        if "memory" in sections:
+            results["memory"] = scale_bench.memory(
+                work,
+                articles=40 if quick else 300,
+                model="tiny" if quick or not llm else "",
+                scale_result=results.get("scale"),
+            )
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
     out.mkdir(parents=True, exist_ok=True)
+    results["plots"] = plots.write_all(results, out)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     (out / "results.md").write_text(markdown(results))
     return results
@@ -75,16 +107,97 @@ def _answer(work: Path, encoder: Encoder, *, quick: bool, llm: bool) -> dict[str
     return out
 
 
+def headline(results: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(figure, value, goal) rows for the figures the issue sets goals for."""
+    rows: list[tuple[str, str, str]] = []
+    ingest = results.get("ingest")
+    if ingest:
+        rows += [
+            ("ingest vs raw encoder", f"{ingest['ratio_vs_raw_encoder']}x", ">= 0.9x"),
+            ("ingest vs llama-index from_documents", f"{ingest['ratio_vs_llama_index']}x", ""),
+            ("unchanged re-ingest speedup", f"{ingest['reingest_speedup']}x", ">= 50x"),
+        ]
+    for mode, section in (("embedded", "scale"), ("server", "server")):
+        for size, data in results.get(section, {}).get("sizes", {}).items():
+            latency = data["embedded"] if mode == "embedded" else data
+            rows.append(
+                (
+                    f"hybrid p95 vs bare Chroma, {int(size):,} chunks, {mode}",
+                    f"{latency['hybrid_p95_vs_bare']}x "
+                    f"({latency['hybrid']['p95_ms']} vs {latency['bare_chroma']['p95_ms']} ms)",
+                    "<= 3x at 1M" if mode == "embedded" else "",
+                )
+            )
+    server = results.get("server", {}).get("ingest")
+    if server:
+        rows.append(("server ingest vs embedded", f"{server['server_vs_embedded']}x", ""))
+    answer = results.get("answer", {})
+    for name in ("extractive", "llamacpp"):
+        if name in answer:
+            a = answer[name]
+            rows.append(
+                (
+                    f"answer {name}: first token / total p50",
+                    f"{a.get('first_token_p50')} / {a.get('total_p50')} s",
+                    "",
+                )
+            )
+    memory = results.get("memory")
+    if memory:
+        rows.append(("qa ingest peak RSS", f"{memory['ingest_peak_rss_mb']} MB", ""))
+        for name in ("chat_extractive", "chat_llamacpp"):
+            rows.append(
+                (f"qa {name.replace('_', ' --llm ')} RSS", f"{memory[name]['rss_mb']} MB", "")
+            )
+    return rows
+
+
 def markdown(results: dict[str, Any]) -> str:
-    lines = ["# qa bench results", "", f"Machine: `{json.dumps(results['machine'])}`", ""]
-    for section in ("ingest", "answer"):
+    lines = ["# qa bench results", ""]
+    if results.get("command"):
+        lines += [f"Command: `{results['command']}`", ""]
+    lines += [f"Machine: `{json.dumps(results['machine'])}`", ""]
+    lines += [f"Run: {results['started']} to {results.get('finished', '')}", ""]
+    lines += ["## Headline", "", "| figure | value | goal |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in headline(results)]
+    lines.append("")
+    if "scale" in results or "server" in results:
+        lines += _latency_table(results)
+    for section in SECTIONS:
         if section not in results:
             continue
-        lines += [f"## {section}", "", "| figure | value |", "|---|---|"]
+        lines += [f"## {section}: every figure", "", "| figure | value |", "|---|---|"]
         for key, value in _flat(results[section]):
             lines.append(f"| {key} | {value} |")
         lines.append("")
+    for name in results.get("plots", []):
+        lines += [f"![{name}]({name})", ""]
     return "\n".join(lines)
+
+
+def _latency_table(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "## Retrieval latency (ms; p50 / p95)",
+        "",
+        "| chunks | mode | bare Chroma | dense | BM25 | hybrid | hybrid p95 / bare |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mode, section in (("embedded", "scale"), ("server", "server")):
+        for size, data in results.get(section, {}).get("sizes", {}).items():
+            lat = data["embedded"] if mode == "embedded" else data
+            cells = [f"{lat[p]['p50_ms']} / {lat[p]['p95_ms']}" for p in retrieval_paths()]
+            lines.append(
+                f"| {int(size):,} | {mode} | "
+                + " | ".join(cells)
+                + f" | {lat['hybrid_p95_vs_bare']}x |"
+            )
+    return [*lines, ""]
+
+
+def retrieval_paths() -> tuple[str, ...]:
+    from qa.bench.retrieval_bench import PATHS
+
+    return PATHS
 
 
 def _flat(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:

@@ -1,0 +1,133 @@
+"""Retrieval latency at scale: our dense, BM25 and hybrid paths against a bare Chroma query
+of the same vector on the same collection, embedded or on a real `chroma run` server."""
+
+from __future__ import annotations
+
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.bench.scaled import SentencePool
+from qa.embedding import Encoder
+from qa.retrieve import HybridRetriever
+from qa.settings import Settings
+from qa.state import State
+from qa.store import ChromaStore
+
+K = 5
+PATHS = ("bare_chroma", "dense", "bm25", "hybrid")
+
+
+def questions(pool: SentencePool, n: int, seed: int = 11) -> list[str]:
+    """Short questions from pool sentences: 4 to 9 of a sentence's words, as a user types."""
+    rng = random.Random(seed)
+    out = []
+    for sentence in rng.sample(pool.sentences, n):
+        words = sentence.rstrip(".").split()
+        start = rng.randrange(max(1, len(words) - 4))
+        out.append(" ".join(words[start : start + rng.randint(4, 9)]) + "?")
+    return out
+
+
+def measure(
+    index: Path,
+    encoder: Encoder,
+    texts: list[str],
+    *,
+    server: tuple[str, int] | None = None,
+    repeats: int = 2,
+) -> dict[str, Any]:
+    """p50/p95/mean in ms for each path; query vectors are encoded beforehand (and cached),
+    so every path is timed without the encoder, as the bare Chroma query is."""
+    overrides: dict[str, Any] = {"index": index}
+    if server:
+        overrides.update(chroma_host=server[0], chroma_port=server[1])
+    settings = Settings.load(**overrides)
+    store = ChromaStore(settings, encoder.identity, create=False)
+    state = State(index / "state.sqlite3")
+    retriever = HybridRetriever(encoder, store, state)
+    vectors = encoder.encode(texts)
+    pool = max(4 * K, 20)
+    paths: dict[str, Callable[[int], object]] = {
+        "bare_chroma": lambda i: store.collection.query(
+            query_embeddings=[vectors[i].tolist()], n_results=pool
+        ),
+        "dense": lambda i: store.query(vectors[i], pool, None),
+        "bm25": lambda i: state.search(texts[i], pool),
+        "hybrid": lambda i: retriever.retrieve(texts[i], K),
+    }
+    for i in range(min(5, len(texts))):  # warm caches and connections
+        for run in paths.values():
+            run(i)
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    names = list(paths)
+    for rep in range(repeats):
+        for i in range(len(texts)):
+            shift = (i + rep) % len(names)  # rotate the order: no path always goes first
+            for name in names[shift:] + names[:shift]:
+                started = time.perf_counter()
+                paths[name](i)
+                times[name].append((time.perf_counter() - started) * 1000)
+    overlap = bm25_overlap(state, texts[:50], pool)
+    state.close()
+    out: dict[str, Any] = {"queries": len(texts) * repeats, "chunks": store.count()}
+    out["bm25_overlap_vs_exact"] = overlap
+    for name, values in times.items():
+        out[name] = {
+            "p50_ms": round(statistics.median(values), 2),
+            "p95_ms": round(float(np.percentile(values, 95)), 2),
+            "mean_ms": round(statistics.fmean(values), 2),
+        }
+    bare = out["bare_chroma"]["p95_ms"]
+    for name in ("dense", "bm25", "hybrid"):
+        out[f"{name}_p95_vs_bare"] = round(out[name]["p95_ms"] / bare, 2)
+    return out
+
+
+def bm25_overlap(state: State, texts: list[str], n: int) -> float:
+    """Mean share of the exact BM25 top n (every query term scored) that the pruned search
+    (rarest terms within the postings budget) also returns: what pruning costs in recall."""
+    shares = []
+    for text in texts:
+        pruned = {cid for cid, _ in state.search(text, n)}
+        budget, state.postings_budget = state.postings_budget, 10**12
+        try:
+            exact = {cid for cid, _ in state.search(text, n)}
+        finally:
+            state.postings_budget = budget
+        if exact:
+            shares.append(len(pruned & exact) / len(exact))
+    return round(statistics.fmean(shares), 3) if shares else 1.0
+
+
+@contextmanager
+def chroma_server(path: Path, port: int) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` on 127.0.0.1 over `path`, stopped afterwards."""
+    from qa.bench.net import stop, wait_http
+
+    chroma = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_server_env(),
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", 600, proc)
+        yield "127.0.0.1", port
+    finally:
+        stop(proc)
+
+
+def _server_env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "ANONYMIZED_TELEMETRY": "False", "CHROMA_TELEMETRY": "False"}
