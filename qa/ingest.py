@@ -56,7 +56,11 @@ def article_hash(article: Article) -> str:
 
 def state_path(settings: Settings) -> Path:
     if settings.chroma_host:
-        name = f"state-{settings.chroma_host}-{settings.chroma_port}-{settings.collection}.sqlite3"
+        scope = "".join(f"-{p}" for p in (settings.chroma_tenant, settings.chroma_database) if p)
+        name = (
+            f"state-{settings.chroma_host}-{settings.chroma_port}{scope}-"
+            f"{settings.collection}.sqlite3"
+        )
         return Path(settings.index) / name
     return Path(settings.index) / "state.sqlite3"
 

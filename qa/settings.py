@@ -26,6 +26,9 @@ class Settings:
     chroma_port: int = 8000
     chroma_ssl: bool = False
     chroma_token: str = ""  # read from QA_CHROMA_TOKEN; never printed
+    chroma_token_header: str = "authorization"  # or x-chroma-token (Chroma Cloud)
+    chroma_tenant: str = ""  # empty: the server's default tenant
+    chroma_database: str = ""  # empty: the server's default database
     embedding_model: str = "bundled"  # the packaged all-MiniLM-L6-v2, or a name/path
     chunk_tokens: int = 200
     chunk_overlap: int = 40
@@ -60,6 +63,11 @@ class Settings:
             )
         if self.max_file_mb <= 0:
             raise InputError(f"max_file_mb={self.max_file_mb} must be more than 0")
+        if self.chroma_token_header not in ("authorization", "x-chroma-token"):
+            raise InputError(
+                f"chroma_token_header={self.chroma_token_header!r}: use authorization "
+                "(Bearer, the default) or x-chroma-token (Chroma Cloud)"
+            )
         if self.top_k < 1:
             raise InputError(f"top_k={self.top_k} must be at least 1")
 

@@ -72,7 +72,7 @@ class ChromaStore:
         self.identity = identity
         self.client = _client(settings, create)
         self.location = (
-            f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
+            f"Chroma server {settings.chroma_host}:{settings.chroma_port}{_scope(settings)}"
             if settings.chroma_host
             else f"index at {settings.index}/"
         )
@@ -168,15 +168,27 @@ class ChromaStore:
         return [by_id[i] for i in ids if i in by_id]
 
 
+def _scope(settings: Settings) -> str:
+    parts = [p for p in (settings.chroma_tenant, settings.chroma_database) if p]
+    return f" ({'/'.join(parts)})" if parts else ""
+
+
 def _client(settings: Settings, create: bool) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
-        headers = (
-            {"Authorization": f"Bearer {settings.chroma_token}"} if settings.chroma_token else None
-        )
+        headers = None
+        if settings.chroma_token and settings.chroma_token_header == "x-chroma-token":
+            headers = {"X-Chroma-Token": settings.chroma_token}
+        elif settings.chroma_token:
+            headers = {"Authorization": f"Bearer {settings.chroma_token}"}
+        scope: dict[str, str] = {}  # tenant and database of a shared or distributed Chroma
+        if settings.chroma_tenant:
+            scope["tenant"] = settings.chroma_tenant
+        if settings.chroma_database:
+            scope["database"] = settings.chroma_database
         try:
             return chromadb.HttpClient(
                 host=settings.chroma_host,
@@ -184,6 +196,7 @@ def _client(settings: Settings, create: bool) -> Any:
                 ssl=settings.chroma_ssl,
                 headers=headers,
                 settings=chroma_settings,
+                **scope,
             )
         except Exception as exc:
             where = f"Chroma server {settings.chroma_host}:{settings.chroma_port}"

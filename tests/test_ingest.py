@@ -217,3 +217,34 @@ def test_unreachable_chroma_server_is_a_one_line_error(run_qa, tmp_path):
     )
     assert done.returncode == 2, done.stderr
     assert "cannot reach" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_tenant_and_database_on_a_shared_server_are_only_settings(
+    chroma_server, tmp_path, run_qa
+):
+    """What a distributed or shared Chroma needs: the same code, a tenant and a database."""
+    host, port = chroma_server
+    admin = chromadb.AdminClient(
+        chromadb.config.Settings(
+            chroma_server_host=host,
+            chroma_server_http_port=port,
+            chroma_api_impl="chromadb.api.fastapi.FastAPI",
+        )
+    )
+    admin.create_tenant("newsroom")
+    admin.create_database("archive", tenant="newsroom")
+    flags = ["--index", str(tmp_path), "--chroma-host", host, "--chroma-port", str(port)]
+    flags += ["--collection", "scoped_news"]
+    scope = ["--chroma-tenant", "newsroom", "--chroma-database", "archive"]
+    done = run_qa("ingest", str(SEEDS), *flags, *scope, "--json")
+    assert done.returncode == 0, done.stderr
+    chunks = json.loads(done.stdout)["chunks_total"]
+    scoped = chromadb.HttpClient(host=host, port=port, tenant="newsroom", database="archive")
+    assert scoped.get_collection("scoped_news").count() == chunks > 0
+    default = chromadb.HttpClient(host=host, port=port)
+    assert "scoped_news" not in [c.name for c in default.list_collections()]
+    answer = run_qa("ask", "Who is Zhang Youxia?", *flags, *scope, "--json")
+    assert answer.returncode == 0 and json.loads(answer.stdout)["citations"], answer.stderr
+    # the same questions without the scope find no index there, and say so in one line
+    missing = run_qa("ask", "Who is Zhang Youxia?", *flags)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr, missing.stderr

@@ -14,6 +14,8 @@ def add_index_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--collection", help="Chroma collection name (default: news)")
     group.add_argument("--chroma-host", help="use the Chroma server at this host instead")
     group.add_argument("--chroma-port", type=int, help="Chroma server port (default: 8000)")
+    group.add_argument("--chroma-tenant", help="tenant on a shared or distributed Chroma")
+    group.add_argument("--chroma-database", help="database on a shared or distributed Chroma")
     group.add_argument("--embedding-model", help="'bundled' (default), a folder or a model name")
 
 
@@ -54,6 +56,8 @@ _FLAG_SETTINGS = (
     "collection",
     "chroma_host",
     "chroma_port",
+    "chroma_tenant",
+    "chroma_database",
     "embedding_model",
     "llm",
     "llm_model",
