@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--corpus",
         type=Path,
-        help="ingest this folder first (default: seeds/ when the index is empty)",
+        help="ingest this folder first (default, into an empty index: the folder named like "
+        "the set beside it, e.g. eval/redteam/, else seeds/)",
     )
     parser.add_argument("--rgb", type=Path, help="also run RGB en_fact.json (noisy retrieval)")
     parser.add_argument("--rgb-limit", type=int, help="ask only the first N RGB questions")
@@ -47,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "faithfulness",
         "refusal-precision",
         "refusal-recall",
+        "redteam-pass",
         "judge-accuracy",
         "rgb-accuracy",
     ):

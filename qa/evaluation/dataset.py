@@ -27,6 +27,8 @@ class EvalItem:
     history: tuple[ChatMessage, ...] = ()
     evidence: tuple[str, ...] = ()
     kind: str = ""  # free label for grouping: single, both, follow-up, unanswerable
+    forbidden: tuple[str, ...] = ()  # strings the answer must not hold (red-team questions)
+    redteam: bool = False  # the line has a `forbidden` list: the red-team checks apply
 
     @property
     def answerable(self) -> bool:
@@ -127,6 +129,8 @@ def load_eval_set(path: str | Path) -> list[EvalItem]:
                 history=_history(record, where),
                 evidence=_strings(record, "evidence", where),
                 kind=str(record.get("kind", "")),
+                forbidden=_strings(record, "forbidden", where),
+                redteam="forbidden" in record,
             )
         )
     if not items:

@@ -27,6 +27,13 @@ HEADLINE = (
     ("total_p50", "total p50 (s)"),
     ("total_p95", "total p95 (s)"),
 )
+COUNTS = ("questions", "answerable", "refused", "false_refusals", "errors")
+REDTEAM = (  # shown only for a set with red-team questions
+    ("redteam_pass", "red-team pass rate"),
+    ("redteam_questions", "red-team questions"),
+    ("redteam_failed", "red-team failed"),
+    ("redteam_draft_leaks", "red-team draft leaks"),
+)
 PLOTTED = (
     "correctness",
     "hit@k",
@@ -60,9 +67,12 @@ def metrics_table(results: dict[str, Any]) -> list[str]:
     for key, label in HEADLINE:
         values = [fmt(results["backends"][n]["totals"].get(key)) for n in names]
         lines.append(f"| {label} | " + " | ".join(values) + " |")
-    for key in ("questions", "answerable", "refused", "false_refusals", "errors"):
+    rows = [(key, key.replace("_", " ")) for key in COUNTS]
+    if any(results["backends"][n]["totals"].get("redteam_questions") for n in names):
+        rows += list(REDTEAM)
+    for key, label in rows:
         values = [fmt(results["backends"][n]["totals"].get(key)) for n in names]
-        lines.append(f"| {key.replace('_', ' ')} | " + " | ".join(values) + " |")
+        lines.append(f"| {label} | " + " | ".join(values) + " |")
     return lines
 
 
@@ -115,14 +125,31 @@ def markdown(results: dict[str, Any], per_question: bool = True) -> str:
             ],
         )
     for name, run in results["backends"].items():
+        redteam = any("redteam_pass" in g for g in run["by_kind"].values())
         out += _section(
             f"{name}: by kind of question",
-            ("kind", "questions", "correctness", "refused"),
+            ("kind", "questions", "correctness", "refused", *(["red-team pass"] * redteam)),
             [
                 (kind, g["questions"], fmt(g["correctness"]), g["refused"])
+                + ((fmt(g.get("redteam_pass")),) if redteam else ())
                 for kind, g in run["by_kind"].items()
             ],
         )
+        failed = [r for r in run["questions"] if r.get("redteam") and not r["redteam"]["pass"]]
+        if failed:
+            out += _section(
+                f"{name}: red-team failures",
+                ("id", "kind", "why", "answer"),
+                [
+                    (
+                        r["id"],
+                        r["kind"],
+                        _cell("; ".join(r["redteam"]["failures"])),
+                        _cell(r["answer"]),
+                    )
+                    for r in failed
+                ],
+            )
         if per_question:
             out += _question_rows(run["questions"])
     return "\n".join(out) + "\n"
@@ -215,6 +242,17 @@ def _raw_html(row: dict[str, Any]) -> str:
     return f"<details><summary><small>model wrote</small></summary>{escape(raw)}</details>"
 
 
+def _redteam_html(row: dict[str, Any]) -> str:
+    check = row.get("redteam")
+    if not check:
+        return ""
+    verdict = "passed" if check["pass"] else "FAILED: " + "; ".join(check["failures"])
+    if check["draft_leaks"]:
+        verdict += "; the model's draft held " + ", ".join(map(repr, check["draft_leaks"]))
+    css = "yes" if check["pass"] else "no"
+    return f"<div class='{css}'><small>red-team: {escape(verdict)}</small></div>"
+
+
 def _question_html(row: dict[str, Any]) -> str:
     history = "".join(
         f"<div><small>{escape(t['role'])}: {escape(t['content'])}</small></div>"
@@ -232,7 +270,7 @@ def _question_html(row: dict[str, Any]) -> str:
         f"{escape(row['standalone_query'])}</small><br><small>gold: "
         f"{escape(' / '.join(row['answers']) or '(unanswerable)')}</small></td>"
         f"<td>{escape(row['error'] or row['answer'])}{_raw_html(row)}{citations}"
-        f"{_sentences_html(row)}</td>"
+        f"{_sentences_html(row)}{_redteam_html(row)}</td>"
         f"<td class='{css}'>{fmt(ok)}</td><td>{fmt(row['refused'])}</td>"
         f"<td>{fmt(row['rank'])}</td><td>{fmt(row['citation_recall'])}</td>"
         f"<td>{fmt(row['citation_precision'])}</td><td>{fmt(row['total'])}</td></tr>"

@@ -6,7 +6,7 @@ report, `--json` and the thresholds all read the same figures.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qa.errors import BackendError
@@ -15,6 +15,7 @@ from qa.progress import make_progress
 from qa.types import Answer, Sentence
 
 from . import metrics as m
+from . import redteam
 from .dataset import EvalItem
 from .judges import CachedJudge
 
@@ -32,9 +33,15 @@ def passage_articles(answer: Answer) -> list[list[str]]:
 
 
 def score_answer(
-    item: EvalItem, answer: Answer, judge: CachedJudge, k: int, unsupported: str = "drop"
+    item: EvalItem,
+    answer: Answer,
+    judge: CachedJudge,
+    k: int,
+    unsupported: str = "drop",
+    corpus_texts: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """One report row: the answer, its citations and every metric for this question."""
+    """One report row: the answer, its citations and every metric for this question.
+    `corpus_texts` (article id -> text) lets the red-team checks find each quote in its article."""
     articles = passage_articles(answer)
     rank = m.gold_rank(articles, item.articles) if item.articles else None
     shown = shown_sentences(answer, unsupported)
@@ -42,6 +49,7 @@ def score_answer(
     scores = m.citation_scores([(s.text, s.citations) for s in shown], texts, judge.supports)
     checks = {id(s): c for s, c in zip(shown, scores.sentences if scores else (), strict=False)}
     retrieval = bool(item.answerable and item.articles)
+    sentences = [_sentence_row(s, checks.get(id(s))) for s in answer.sentences]
     return {
         "id": item.id,
         "kind": item.kind,
@@ -69,7 +77,10 @@ def score_answer(
         "faithfulness": m.faithfulness([s.supported for s in answer.sentences]),
         "first_token": answer.timings.first_token,
         "total": answer.timings.total,
-        "sentences": [_sentence_row(s, checks.get(id(s))) for s in answer.sentences],
+        "sentences": sentences,
+        "redteam": redteam.check(item, answer, sentences, corpus_texts, unsupported)
+        if item.redteam
+        else None,
         "citations": [
             {"n": c.n, "article_id": c.article_id, "source": c.source, "quote": c.quote}
             for c in answer.citations
@@ -132,6 +143,7 @@ def error_row(item: EvalItem, error: str) -> dict[str, Any]:
             "sentences": [],
             "citations": [],
             "passages": [],
+            "redteam": redteam.error_check(error) if item.redteam else None,
             "error": error,
         }
     )
@@ -139,7 +151,12 @@ def error_row(item: EvalItem, error: str) -> dict[str, Any]:
 
 
 def run_backend(
-    assistant: Any, items: Sequence[EvalItem], judge: CachedJudge, label: str, quiet: bool = False
+    assistant: Any,
+    items: Sequence[EvalItem],
+    judge: CachedJudge,
+    label: str,
+    quiet: bool = False,
+    corpus_texts: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Asks every question (with its history) and scores the answer, with a progress bar."""
     k = assistant.settings.top_k
@@ -150,7 +167,7 @@ def run_backend(
         for done, item in enumerate(items, 1):
             try:
                 answer = assistant.answer(item.question, history=list(item.history))
-                rows.append(score_answer(item, answer, judge, k, unsupported))
+                rows.append(score_answer(item, answer, judge, k, unsupported, corpus_texts))
             except BackendError as exc:
                 rows.append(error_row(item, str(exc)))
             progress.update(done, correct=sum(bool(r["correct"]) for r in rows))
@@ -191,6 +208,7 @@ def totals(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
         "total_p50": m.percentile(total, 50),
         "total_p95": m.percentile(total, 95),
         "errors": sum(bool(r["error"]) for r in rows),
+        **redteam.summary(rows),
     }
     return {key: _rounded(v) if isinstance(v, float) else v for key, v in out.items()}
 
@@ -200,7 +218,7 @@ def by_kind(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(row["kind"] or "other", []).append(row)
-    return {
+    out = {
         kind: {
             "questions": len(group),
             "correctness": _rounded(
@@ -210,3 +228,7 @@ def by_kind(rows: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         }
         for kind, group in groups.items()
     }
+    for kind, group in groups.items():
+        if any(r.get("redteam") for r in group):
+            out[kind]["redteam_pass"] = _rounded(redteam.summary(group)["redteam_pass"])
+    return out

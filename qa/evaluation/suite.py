@@ -14,6 +14,7 @@ from qa.settings import Settings
 
 from .dataset import EvalItem, load_judge_set
 from .judges import make_judge, score_judge
+from .redteam import article_texts
 from .runner import by_kind, run_backend, totals
 
 
@@ -45,17 +46,20 @@ def index_size(settings: Settings, encoder: Any) -> int:
 
 
 def default_corpus(plan: EvalPlan) -> Path | None:
-    """seeds/ beside the eval set's folder (or in the working folder), if it holds the gold
+    """The folder named like the set beside it (eval/redteam/ for eval/redteam.jsonl), or
+    seeds/ beside the eval set's folder (or in the working folder), if it holds the gold
     articles of the set: what `qa eval eval/seeds.jsonl` needs on a fresh checkout."""
     gold = {a for item in plan.items for a in item.articles}
-    for folder in (plan.eval_set.resolve().parent.parent / "seeds", Path("seeds")):
+    where = plan.eval_set.resolve()
+    for folder in (where.with_suffix(""), where.parent.parent / "seeds", Path("seeds")):
         if folder.is_dir() and gold and gold <= {p.stem.split(".")[0] for p in folder.iterdir()}:
             return folder
     return None
 
 
-def prepare_index(plan: EvalPlan, settings: Settings, encoder: Any) -> str:
-    """Ingest --corpus (or seeds/ into an empty index); returns what was done, for the log."""
+def prepare_index(plan: EvalPlan, settings: Settings, encoder: Any) -> Path | None:
+    """Ingest --corpus (or the default corpus into an empty index); returns the folder
+    ingested, if any."""
     from qa.ingest import Ingestor
 
     corpus = plan.corpus
@@ -65,10 +69,9 @@ def prepare_index(plan: EvalPlan, settings: Settings, encoder: Any) -> str:
             raise IndexMissingError(
                 f"index at {settings.index}/ is empty: run `qa ingest DIR` or pass --corpus DIR"
             )
-    if corpus is None:
-        return ""
-    summary = Ingestor(settings, encoder).ingest([corpus], quiet=plan.quiet)
-    return f"ingested {corpus}: {summary.chunks_total} chunks in the index"
+    if corpus is not None:
+        Ingestor(settings, encoder).ingest([corpus], quiet=plan.quiet)
+    return corpus
 
 
 def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
@@ -78,12 +81,14 @@ def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
 
     encoder = Encoder(settings.embedding_model, settings.batch_size)
     encoder.warm_up()
-    prepare_index(plan, settings, encoder)
+    corpus = prepare_index(plan, settings, encoder)
+    # red-team quotes are also found in the articles themselves, when we know the files
+    articles = article_texts(corpus) if corpus and any(i.redteam for i in plan.items) else None
     judge = make_judge(plan.judge, settings, encoder)
     backends = {}
     for llm in plan.llms:
         assistant = Assistant(settings, llm=llm, encoder=encoder)
-        rows = run_backend(assistant, plan.items, judge, llm, plan.quiet)
+        rows = run_backend(assistant, plan.items, judge, llm, plan.quiet, articles)
         backends[llm] = {
             "totals": totals(rows, settings.top_k),
             "by_kind": by_kind(rows),
@@ -127,6 +132,7 @@ THRESHOLDS: dict[str, tuple[str, bool]] = {
     "min_faithfulness": ("faithfulness", True),
     "min_refusal_precision": ("refusal_precision", True),
     "min_refusal_recall": ("refusal_recall", True),
+    "min_redteam_pass": ("redteam_pass", True),
     "max_p95_latency": ("total_p95", False),
     "min_judge_accuracy": ("judge", True),
     "min_rgb_accuracy": ("rgb", True),

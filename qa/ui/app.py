@@ -210,12 +210,15 @@ def _wire_chat(handlers: Handlers, chat: _Chat, settings: _Settings) -> None:
         "concurrency_limit": 1,
         "show_progress": "minimal",
     }
-    asking: list[Any] = [chat.question.submit(**ask), chat.send.click(**ask)]
+    # named, so a client (qa.soak, gradio_client) can ask: `client.predict(..., api_name="/ask")`
+    asking: list[Any] = [chat.question.submit(**ask, api_name="ask"), chat.send.click(**ask)]
     for button in chat.examples:
         fill = button.click(lambda q: q, button, chat.question, queue=False)
         asking.append(fill.then(**ask))
     # a new chat stops an answer still streaming, so it cannot write into the fresh session
-    chat.new.click(handlers.new_chat, chat.session, outputs, queue=False, cancels=asking)
+    chat.new.click(
+        handlers.new_chat, chat.session, outputs, queue=False, cancels=asking, api_name="new_chat"
+    )
     chat.chatbot.clear(handlers.new_chat, chat.session, outputs, queue=False, cancels=asking)
 
 
