@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qa.hostile import speaks_to_the_model
 from qa.judge import Embedder, content_stems
 from qa.sentences import sentence_spans
 from qa.types import Passage
@@ -36,17 +37,24 @@ def focus(
 ) -> dict[int, str]:
     """{passage n: excerpt} with the `budget` best sentences overall, in reading order.
     Passages none of whose sentences made it are left out of the mapping."""
-    units, seen = [], set()
+    units, seen, hostile = [], set(), False
     for p in passages:  # overlapping chunks repeat sentences: keep each sentence once
         for a, b in sentence_spans(p.text):
-            if (p.article_id, p.start + a) not in seen:
+            if speaks_to_the_model(p.text[a:b]):  # an injected order is no fact: never shown
+                hostile = True
+            elif (p.article_id, p.start + a) not in seen:
                 seen.add((p.article_id, p.start + a))
                 units.append((p.n, a, p.text[a:b]))
-    if budget <= 0 or len(units) <= budget:
+    if not hostile and (budget <= 0 or len(units) <= budget):
         return {p.n: p.text for p in passages}
+    if budget <= 0 or len(units) <= budget:
+        excerpts: dict[int, list[str]] = {}
+        for n, _, text in units:
+            excerpts.setdefault(n, []).append(text)
+        return {n: " … ".join(parts) for n, parts in excerpts.items()}
     scores, _ = relevance(question, [u[2] for u in units], embedder)
     keep = sorted(sorted(range(len(units)), key=lambda i: -scores[i])[:budget])
-    excerpts: dict[int, list[str]] = {}
+    excerpts = {}
     for i in keep:
         excerpts.setdefault(units[i][0], []).append(units[i][2])
     return {n: " … ".join(parts) for n, parts in excerpts.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bs4 import BeautifulSoup, Tag
@@ -42,7 +43,11 @@ def extract(html: str) -> tuple[str, dict[str, Any]]:
     for tag in soup.find_all(_DROP):
         tag.decompose()
     for tag in soup.find_all(True):
-        if isinstance(tag, Tag) and tag.attrs is not None and _looks_boilerplate(tag):
+        if (
+            isinstance(tag, Tag)
+            and tag.attrs is not None
+            and (_looks_boilerplate(tag) or _hidden(tag))
+        ):
             tag.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
     blocks = [" ".join(el.get_text(" ", strip=True).split()) for el in root.find_all(_BLOCKS)]
@@ -55,6 +60,18 @@ def extract(html: str) -> tuple[str, dict[str, Any]]:
             seen.add(block)
             kept.append(block)
     return "\n\n".join(kept), meta
+
+
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _hidden(tag: Tag) -> bool:
+    """Text a reader of the page never sees (a classic place to hide instructions)."""
+    return (
+        tag.has_attr("hidden")
+        or str(tag.get("aria-hidden", "")).lower() == "true"
+        or bool(_HIDDEN_STYLE.search(str(tag.get("style") or "")))
+    )
 
 
 def _looks_boilerplate(tag: Tag) -> bool:
