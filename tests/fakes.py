@@ -33,7 +33,8 @@ class FakeChatModel:
 
 class FakeOpenAIServer:
     """An HTTP server on 127.0.0.1 that speaks just enough of the OpenAI protocol to send
-    malformed stream data or hang: faults a healthy llama.cpp server never shows."""
+    malformed stream data, hang, or echo a rejected key: faults a healthy llama.cpp server
+    never shows."""
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
@@ -53,6 +54,14 @@ class FakeOpenAIServer:
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if outer.mode == "echo-key":  # as some servers do: the rejected key in the error
+                    key = self.headers.get("Authorization", "")
+                    body = json.dumps({"error": f"Incorrect API key provided: {key}"}).encode()
+                    self.send_response(401)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if outer.mode == "hang":
                     outer.release.wait(30)
                     return

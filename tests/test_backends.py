@@ -98,10 +98,28 @@ def test_faulty_servers_give_clear_errors(mode, message):
             list(model.stream(HELLO))
 
 
-def test_api_key_is_never_shown(monkeypatch):
+def test_api_key_is_never_shown(monkeypatch, run_qa, seed_settings):
     monkeypatch.setenv("QA_OPENAI_API_KEY", "sk-secret-123")
     model = OpenAIChatModel("http://127.0.0.1:9/v1", "m")
     assert "sk-secret" not in repr(model) and "sk-secret" not in str(vars(model).get("name"))
+    # a server that echoes the rejected key in its error: the user sees the error, not the key
+    with FakeOpenAIServer("echo-key") as server:
+        done = run_qa(
+            "ask",
+            "What did Shoigu say about military blocs?",
+            "--index",
+            str(seed_settings.index),
+            "--llm",
+            "openai",
+            "--llm-model",
+            "m",
+            "--openai-base-url",
+            server.base_url,
+            env={"QA_OPENAI_API_KEY": "sk-secret-123"},
+        )
+    assert done.returncode == 2 and "HTTP 401" in done.stderr, done.stderr
+    assert "sk-secret" not in done.stdout + done.stderr
+    assert "***" in done.stderr
 
 
 @pytest.mark.slow

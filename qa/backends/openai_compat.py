@@ -51,13 +51,22 @@ class OpenAIChatModel:
             raise BackendError(self._down(exc)) from None
 
     def _down(self, exc: Exception) -> str:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = self._redact(str(exc).splitlines()[0]) if str(exc) else type(exc).__name__
         return (
             f"{self.name} backend at {self.base_url} failed ({reason}): start the server "
             "or check --openai-base-url / --llm"
         )
 
     def stream(self, request: ChatRequest) -> Iterator[str]:
+        try:
+            yield from self._stream(request)
+        except BackendError as exc:  # a server may echo the key back in its error text
+            raise BackendError(self._redact(str(exc))) from None
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+    def _stream(self, request: ChatRequest) -> Iterator[str]:
         self.warm_up()
         body = {
             "model": self.model,
