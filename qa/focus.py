@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa.hostile import speaks_to_the_model
+from qa.hostile import without_orders
 from qa.judge import Embedder, content_stems
 from qa.sentences import sentence_spans
 from qa.types import Passage
@@ -40,11 +40,11 @@ def focus(
     units, seen, hostile = [], set(), False
     for p in passages:  # overlapping chunks repeat sentences: keep each sentence once
         for a, b in sentence_spans(p.text):
-            if speaks_to_the_model(p.text[a:b]):  # an injected order is no fact: never shown
-                hostile = True
-            elif (p.article_id, p.start + a) not in seen:
+            text = without_orders(p.text[a:b])  # an injected order is no fact: never shown
+            hostile = hostile or text != p.text[a:b]
+            if text and (p.article_id, p.start + a) not in seen:
                 seen.add((p.article_id, p.start + a))
-                units.append((p.n, a, p.text[a:b]))
+                units.append((p.n, a, text))
     if not hostile and (budget <= 0 or len(units) <= budget):
         return {p.n: p.text for p in passages}
     if budget <= 0 or len(units) <= budget:

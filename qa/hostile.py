@@ -47,3 +47,16 @@ def speaks_to_the_model(sentence: str) -> bool:
     """True when the sentence addresses an assistant (an injected instruction or a fake
     turn) instead of reporting something."""
     return bool(_HOSTILE.search(sentence))
+
+
+_TRAILING_ROLE = re.compile(r"\s*\b(?:system|user|assistant|note)\b\s*:?\s*$", re.IGNORECASE)
+
+
+def without_orders(sentence: str) -> str:
+    """The sentence up to where it starts addressing the model, when what comes before is
+    a statement of its own (a splitter can glue a fact to an injected order); else ""."""
+    match = _HOSTILE.search(sentence)
+    if match is None:
+        return sentence
+    head = _TRAILING_ROLE.sub("", sentence[: match.start()]).rstrip()
+    return head if len(head.split()) >= 4 else ""

@@ -13,7 +13,7 @@ import numpy as np
 from qa.backends.base import ChatRequest
 from qa.cite import with_markers
 from qa.focus import relevance
-from qa.hostile import speaks_to_the_model
+from qa.hostile import without_orders
 from qa.judge import Embedder, content_stems
 from qa.sentences import sentence_spans
 
@@ -84,8 +84,8 @@ class ExtractiveChatModel:
         candidates: list[tuple[str, int, int]] = []  # text, passage n, position
         for p in passages:
             for a, b in sentence_spans(p.text):
-                sentence = p.text[a:b]
-                if len(content_stems(sentence)) >= 3 and not speaks_to_the_model(sentence):
+                sentence = without_orders(p.text[a:b])  # a verbatim prefix, or ""
+                if len(content_stems(sentence)) >= 3:
                     candidates.append((sentence, p.n, p.n * 10_000 + a))
         if not candidates:
             return []
