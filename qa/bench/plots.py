@@ -54,8 +54,6 @@ def _latency(results: dict[str, Any], target: Path) -> bool:
 
 
 def _ingest(results: dict[str, Any], target: Path) -> bool:
-    import matplotlib.pyplot as plt
-
     bars: dict[str, float] = {}
     ingest = results.get("ingest")
     if not ingest:
@@ -64,21 +62,12 @@ def _ingest(results: dict[str, Any], target: Path) -> bool:
     bars["qa ingest"] = ingest["ingest_chunks_per_s"]
     if ingest.get("llama_index_chunks_per_s"):
         bars["llama-index\nfrom_documents"] = ingest["llama_index_chunks_per_s"]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.bar(list(bars), list(bars.values()), color=["#999", "#2a6", "#46c"][: len(bars)])
-    ax.set_ylabel("chunks per second")
-    ax.set_title(f"ingest of {ingest['chunks']} ABC chunks (real encoder)")
-    for i, value in enumerate(bars.values()):
-        ax.annotate(f"{value:.0f}", (i, value), ha="center", va="bottom")
-    fig.tight_layout()
-    fig.savefig(target, dpi=110)
-    plt.close(fig)
-    return True
+    title = f"ingest of {ingest['chunks']} ABC chunks (real encoder)"
+    colors = ["#999", "#2a6", "#46c"][: len(bars)]
+    return _bars(bars, target, "chunks per second", title, colors, width=6)
 
 
 def _memory(results: dict[str, Any], target: Path) -> bool:
-    import matplotlib.pyplot as plt
-
     memory = results.get("memory")
     if not memory:
         return False
@@ -87,10 +76,20 @@ def _memory(results: dict[str, Any], target: Path) -> bool:
         bars[f"ingest\n{int(size):,} chunks"] = mb
     bars["qa chat\nextractive"] = memory["chat_extractive"]["rss_mb"]
     bars[f"qa chat\n{memory['chat_llamacpp']['model']} model"] = memory["chat_llamacpp"]["rss_mb"]
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(bars)), 4))
-    ax.bar(list(bars), list(bars.values()), color="#46c")
-    ax.set_ylabel("resident memory (MB)")
-    ax.set_title("peak RSS of ingest, RSS of a serving chat page")
+    title = "peak RSS of ingest, RSS of a serving chat page"
+    return _bars(bars, target, "resident memory (MB)", title, "#46c", max(6, 1.3 * len(bars)))
+
+
+def _bars(
+    bars: dict[str, float], target: Path, ylabel: str, title: str, color: Any, width: float
+) -> bool:
+    """A labelled bar chart, each bar's value written on top."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width, 4))
+    ax.bar(list(bars), list(bars.values()), color=color)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     for i, value in enumerate(bars.values()):
         ax.annotate(f"{value:.0f}", (i, value), ha="center", va="bottom")
     fig.tight_layout()
