@@ -54,10 +54,19 @@ def rss_mb(pid: int) -> dict[str, float]:
 
 
 def run_peak_rss(cmd: list[str], env: dict[str, str] | None = None) -> tuple[int, float]:
-    """Run a command to the end; its exit code and its own peak RSS in MB (from wait4)."""
+    """Run a command to the end; its exit code and its own peak RSS in MB.
+
+    Read from /proc (VmHWM, which starts afresh at exec) while it runs: the rusage figures
+    (wait4, getrusage) keep the parent's peak across fork and exec, so a child of a large
+    benchmark process would report the parent's memory instead of its own."""
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env or dict(os.environ)
     )
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, round(usage.ru_maxrss / 1024, 1)
+    peak = 0.0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, rss_mb(proc.pid).get("peak_rss_mb", 0.0))
+        except OSError:  # it ended between poll and read
+            break
+        time.sleep(0.05)
+    return proc.returncode if proc.returncode is not None else proc.wait(), peak

@@ -211,10 +211,11 @@ def built_info(folder: Path) -> dict[str, Any]:
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far (Linux reports kB)."""
-    import resource
+    """This process's own peak resident memory so far (VmHWM: unlike getrusage, it does not
+    carry the parent's peak over fork and exec)."""
+    from qa.bench.net import rss_mb
 
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return rss_mb(os.getpid())["peak_rss_mb"]
 
 
 def folder_bytes(folder: Path) -> int:
