@@ -93,15 +93,14 @@ CONVERSATIONS: tuple[tuple[Step, ...], ...] = (
 
 def rss_mb(pid: int | None) -> float | None:
     """Resident memory of a process in MB (VmRSS); None when it cannot be read."""
+    from qa.bench.net import rss_mb as read_rss
+
     if pid is None:
         return None
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+        return read_rss(pid).get("rss_mb")
     except (OSError, ValueError):
-        pass
-    return None
+        return None
 
 
 def _ip(hex_addr: str) -> str:
