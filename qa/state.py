@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa import bm25
 from qa.errors import IndexCorruptError
 from qa.store import date_ordinal, outside_failure
 from qa.types import Chunk
@@ -35,11 +37,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_fts USING fts5(text, tokenize='porter u
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_vocab USING fts5vocab(chunk_fts, 'row');
 CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_fts USING fts5(text, tokenize='porter unicode61');
 CREATE VIRTUAL TABLE IF NOT EXISTS temp.query_vocab USING fts5vocab(temp, query_fts, 'instance');
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.tok_fts USING fts5(
+    text, content='', tokenize='porter unicode61'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS temp.tok_vocab USING fts5vocab(temp, tok_fts, 'instance');
 """
-# BM25 scores every chunk that holds a query term, so a common word costs time in
-# proportion to the corpus. Terms are taken rarest first while their chunks add up to no
-# more than this budget; a word in more chunks than that ranks nothing on its own (dense
-# search covers it). Below the budget, BM25 is exact: always so for corpora this small.
+# Unfiltered BM25 is exact at any size (qa/bm25.py: impact lists for common words). With a
+# source or date filter, FTS5 scores every matching chunk that holds a query term, so common
+# words are pruned: terms are taken rarest first while their chunks add up to no more than
+# this budget; a word in more chunks than that ranks nothing on its own (dense search
+# covers it). Below the budget, filtered BM25 is exact too.
 POSTINGS_BUDGET = 5_000
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
 STOPWORDS = frozenset(
@@ -135,13 +142,16 @@ class State:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._df: dict[str, int] = {}  # term -> chunks holding it, for BM25 pruning
+        self._df: dict[str, tuple[str, int]] = {}  # term -> (stem, chunks holding it)
+        self.last_exact = True  # whether the last unfiltered search was provably exact BM25
         self._df_version = -1
         try:
             self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=lock_timeout)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            self._db.executescript(bm25.SCHEMA)
+            self._upgrade()
         except sqlite3.DatabaseError as exc:
             known = outside_failure(exc, f"index state {path}")
             if known is not None:  # a held lock or a full disk: deleting would lose data
@@ -150,6 +160,28 @@ class State:
                 f"index state {path} cannot be read ({exc}): delete the index folder and "
                 "run `qa ingest` again"
             ) from None
+
+    def _upgrade(self) -> None:
+        """Build the BM25 impact lists of an index written before they existed (once)."""
+        db = self._db
+        row = db.execute("SELECT value FROM meta WHERE key = 'bm25'").fetchone()
+        if row and row[0] == bm25.VERSION:
+            return
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("SELECT value FROM meta WHERE key = 'bm25'").fetchone()
+            if not (row and row[0] == bm25.VERSION):  # another process may have done it
+                chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+                if chunks > 20_000:
+                    print(
+                        f"qa: indexing the words of {chunks:,} chunks for exact BM25 "
+                        "(once for an index from an earlier version; about a minute per "
+                        "100,000 chunks)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                bm25.upgrade(db)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('bm25', ?)", (bm25.VERSION,))
 
     def close(self) -> None:
         with self._lock:
@@ -194,6 +226,7 @@ class State:
     def commit_articles(self, done: Sequence[tuple[str, str, list[Chunk]]]) -> None:
         """Replace each article's keyword rows and mark it done, all in one transaction."""
         with self._tx() as db:
+            added: list[tuple[int, str]] = []
             for article_id, digest, chunks in done:
                 self._delete_chunks(db, article_id)
                 for chunk in chunks:
@@ -202,10 +235,11 @@ class State:
                         "VALUES (?, ?, ?, ?)",
                         (chunk.id, article_id, chunk.source, date_ordinal(chunk.published)),
                     )
+                    text = f"{chunk.title}\n{chunk.text}"
                     db.execute(
-                        "INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)",
-                        (cur.lastrowid, f"{chunk.title}\n{chunk.text}"),
+                        "INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, text)
                     )
+                    added.append((int(cur.lastrowid or 0), text))
                 first = chunks[0] if chunks else None
                 db.execute(
                     "UPDATE articles SET hash=?, status='done', chunks=?, title=?, source=?, "
@@ -219,6 +253,7 @@ class State:
                         article_id,
                     ),
                 )
+            bm25.add(db, added)
 
     def remove_articles(self, article_ids: Sequence[str]) -> None:
         with self._tx() as db:
@@ -231,6 +266,7 @@ class State:
         rowids = [
             r[0] for r in db.execute("SELECT rowid FROM chunks WHERE article_id=?", (article_id,))
         ]
+        bm25.remove(db, rowids)
         db.executemany("DELETE FROM chunk_fts WHERE rowid=?", [(r,) for r in rowids])
         db.execute("DELETE FROM chunks WHERE article_id=?", (article_id,))
 
@@ -253,7 +289,12 @@ class State:
         return chosen
 
     def _frequencies(self, terms: list[str]) -> dict[str, int]:
-        """Chunks holding each term (as FTS5 stems it), cached until the index changes."""
+        """Chunks holding each term (as FTS5 stems it)."""
+        return {t: df for t, (_, df) in self._stems(terms).items()}
+
+    def _stems(self, terms: list[str]) -> dict[str, tuple[str, int]]:
+        """{term: (FTS5's stem of it, chunks holding that stem)}, cached until the index
+        changes."""
         with self._lock:
             db = self._db
             version = db.execute("PRAGMA data_version").fetchone()[0]
@@ -268,13 +309,54 @@ class State:
                     list(enumerate(missing, start=1)),
                 )
                 stems = dict(db.execute("SELECT doc, term FROM temp.query_vocab").fetchall())
-                for row, term in enumerate(missing, start=1):
-                    hit = db.execute(
-                        "SELECT doc FROM chunk_vocab WHERE term = ?", (stems.get(row, term),)
-                    ).fetchone()
-                    self._df[term] = int(hit[0]) if hit else 0
                 db.commit()  # the temp-table write opened a transaction: end it, pin no snapshot
+                for row, term in enumerate(missing, start=1):
+                    stem = stems.get(row, term)
+                    hit = db.execute("SELECT df FROM term_df WHERE term = ?", (stem,)).fetchone()
+                    self._df[term] = (stem, int(hit[0]) if hit else 0)
             return {t: self._df[t] for t in terms}
+
+    def _chunk_ids(self, hits: list[tuple[int, float]]) -> list[tuple[str, float]]:
+        """(rowid, score) -> (chunk_id, score), order kept."""
+        if not hits:
+            return []
+        marks = ",".join("?" * len(hits))
+        ids = dict(
+            self._db.execute(
+                f"SELECT rowid, chunk_id FROM chunks WHERE rowid IN ({marks})", [d for d, _ in hits]
+            )
+        )
+        return [(ids[d], score) for d, score in hits if d in ids]
+
+    def search_exact(self, query: str, n: int) -> list[tuple[str, float]]:
+        """BM25 straight from FTS5 with every query term scored on every chunk that holds
+        it: the reference `search` is measured against (slow on a large corpus)."""
+        terms = list(dict.fromkeys(t for t in _TERM.findall(query.lower()) if t not in STOPWORDS))
+        if not terms or n <= 0:
+            return []
+        match = " OR ".join(f'"{t}"' for t in terms)
+        sql = (
+            "SELECT rowid, bm25(chunk_fts) AS s FROM chunk_fts WHERE chunk_fts MATCH ? "
+            "ORDER BY s, rowid LIMIT ?"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, (match, n)).fetchall()
+            return self._chunk_ids([(d, -float(s)) for d, s in rows])
+
+    def exact_scores(self, query: str, chunk_ids: Sequence[str]) -> dict[str, float]:
+        """FTS5's own BM25 score of these chunks for the query (0 if no term is in one)."""
+        terms = list(dict.fromkeys(t for t in _TERM.findall(query.lower()) if t not in STOPWORDS))
+        if not terms or not chunk_ids:
+            return {}
+        match = " OR ".join(f'"{t}"' for t in terms)
+        marks = ",".join("?" * len(chunk_ids))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.chunk_id, bm25(chunk_fts) FROM chunk_fts JOIN chunks c "
+                f"ON c.rowid = chunk_fts.rowid WHERE chunk_fts MATCH ? AND c.chunk_id IN ({marks})",
+                [match, *chunk_ids],
+            ).fetchall()
+        return {cid: 0.0 for cid in chunk_ids} | {cid: -float(s) for cid, s in rows}
 
     def chunk_count(self) -> int:
         with self._lock:
@@ -292,20 +374,19 @@ class State:
         terms = list(dict.fromkeys(t for t in _TERM.findall(query.lower()) if t not in STOPWORDS))
         if not terms or n <= 0:
             return []
+        if not (sources or date_from or date_to):
+            stems: dict[str, str] = {}
+            for term, (stem, _) in self._stems(terms).items():
+                stems.setdefault(stem, term)
+            with self._lock:
+                ranking = bm25.top(self._db, stems, n)
+                self.last_exact = ranking.exact
+                return self._chunk_ids(ranking.hits)
+        # filters: FTS5 joined with the chunk table, common words pruned to the budget
         chosen = self._selective(terms)
         if not chosen:
             return []
         match = " OR ".join(f'"{t}"' for t in chosen)
-        if not (sources or date_from or date_to):
-            # rank inside FTS5 first, then look up only the best n chunks
-            sql = (
-                "SELECT c.chunk_id, r.s FROM (SELECT rowid, bm25(chunk_fts) AS s FROM chunk_fts "
-                "WHERE chunk_fts MATCH ? ORDER BY s LIMIT ?) r "
-                "JOIN chunks c ON c.rowid = r.rowid ORDER BY r.s"
-            )
-            with self._lock:
-                rows = self._db.execute(sql, (match, n)).fetchall()
-            return [(chunk_id, -float(score)) for chunk_id, score in rows]
         sql = (
             "SELECT c.chunk_id, bm25(chunk_fts) AS s FROM chunk_fts "
             "JOIN chunks c ON c.rowid = chunk_fts.rowid WHERE chunk_fts MATCH ?"

@@ -8,7 +8,6 @@ import math
 
 import pytest
 
-from qa import state as state_module
 from qa.state import State
 
 SECTIONS = ("ingest", "answer", "scale", "server", "memory")
@@ -55,7 +54,11 @@ def test_quick_bench_writes_every_figure_table_and_plot(run_qa, tmp_path):
     for latency in (scale["embedded"], server):
         assert latency["chunks"] == scale["chunks"]  # the server serves the same index
         assert latency["queries"] == 80
-        assert latency["bm25_overlap_vs_exact"] == 1.0  # 1k chunks: below the pruning budget
+        # 1k chunks: no word is common enough for an impact list, FTS5 ranks it all exactly
+        assert latency["bm25_overlap_vs_exact"] == 1.0
+        versus = latency["bm25_vs_exhaustive"]
+        assert versus["top_n_correct"] == versus["proven_exact"] == 1.0
+        assert 0 < versus["exhaustive_p50_ms"] <= versus["exhaustive_p95_ms"]
         for path in PATHS:
             figures = latency[path]
             assert 0 < figures["p50_ms"] <= figures["p95_ms"], (path, figures)
@@ -65,6 +68,10 @@ def test_quick_bench_writes_every_figure_table_and_plot(run_qa, tmp_path):
     server_ingest = results["server"]["ingest"]
     assert server_ingest["chunks"] == scale["chunks"]
     assert positive(server_ingest["server_vs_embedded"])
+    # a fresh server-mode build of the same corpus: the same chunks, both memories read
+    memory_1k = results["server"]["ingest_memory"]["1000"]
+    assert memory_1k["chunks"] == scale["chunks"]
+    assert positive(memory_1k["ingest_peak_rss_mb"]) and positive(memory_1k["server_rss_mb"])
 
     memory = results["memory"]
     assert positive(memory["ingest_peak_rss_mb"])
@@ -102,24 +109,25 @@ def _state_with(tmp_path, texts):
     return state
 
 
-def test_bm25_prunes_common_terms_past_the_budget_and_keeps_the_rare_one(tmp_path):
+def test_filtered_bm25_prunes_common_terms_past_the_budget_and_keeps_the_rare_one(tmp_path):
     texts = [f"The council met on day {i} to discuss the harbour budget." for i in range(60)]
     texts.append("The council approved the lighthouse budget after a long debate.")
     state = _state_with(tmp_path, texts)
     query = "council lighthouse budget"
     exact = state.search(query, 5)
     assert exact[0][0].startswith("a60::")  # the only chunk with the rare word ranks first
-    state.postings_budget = 10
-    assert state._selective(["council", "lighthouse", "budget"]) == ["lighthouse"]
-    pruned = state.search(query, 5)
-    assert [cid for cid, _ in pruned] == [exact[0][0]]
-    # words in more chunks than the budget rank nothing on their own: dense search covers them
-    assert state.search("council budget", 5) == []
+    assert [c for c, _ in exact] == [c for c, _ in state.search_exact(query, 5)]
     # below the budget nothing is pruned: the filtered and unfiltered paths agree
-    state.postings_budget = state_module.POSTINGS_BUDGET
     filtered = state.search(query, 5, sources=("Outlet",), date_from="2000-01-01")
     assert [c for c, _ in filtered] == [c for c, _ in exact]
     assert [s for _, s in filtered] == pytest.approx([s for _, s in exact])
+    # past it, a filtered search keeps only the rarest words; unfiltered stays exact
+    state.postings_budget = 10
+    assert state._selective(["council", "lighthouse", "budget"]) == ["lighthouse"]
+    pruned = state.search(query, 5, sources=("Outlet",))
+    assert [cid for cid, _ in pruned] == [exact[0][0]]
+    assert state.search("council budget", 5, sources=("Outlet",)) == []
+    assert [c for c, _ in state.search(query, 5)] == [c for c, _ in exact]
     state.close()
 
 

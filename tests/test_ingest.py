@@ -22,7 +22,7 @@ from qa.settings import Settings
 from .conftest import BIN, SEEDS
 
 
-def snapshot(index: Path) -> tuple[list, list, int]:
+def snapshot(index: Path) -> tuple[list, list, int, list]:
     """Everything an index holds: chunk rows in Chroma, keyword rows, FTS row count."""
     client = chromadb.PersistentClient(path=str(index / "chroma"))
     got = client.get_collection("news").get(include=["documents", "metadatas"])
@@ -39,7 +39,11 @@ def snapshot(index: Path) -> tuple[list, list, int]:
     fts = db.execute("SELECT count(*) FROM chunk_fts").fetchone()[0]
     pending = db.execute("SELECT count(*) FROM articles WHERE status != 'done'").fetchone()[0]
     assert pending == 0
-    return rows, keyword, fts
+    # the BM25 side: per-word chunk counts and per-chunk stems, no duplicates or gaps
+    df = sorted(db.execute("SELECT term, df FROM term_df").fetchall())
+    assert df == sorted(db.execute("SELECT term, doc FROM chunk_vocab WHERE doc > 0").fetchall())
+    assert db.execute("SELECT count(*) FROM doc_terms").fetchone()[0] == fts
+    return rows, keyword, fts, df
 
 
 def test_seed_ingest_then_unchanged_reingest_embeds_nothing(tmp_path, encoder):
@@ -50,7 +54,7 @@ def test_seed_ingest_then_unchanged_reingest_embeds_nothing(tmp_path, encoder):
     again = Ingestor(settings, encoder).ingest([SEEDS], quiet=True)
     assert (again.articles_added, again.articles_updated, again.chunks_added) == (0, 0, 0)
     assert again.articles_unchanged == 2 and again.chunks_total == first.chunks_total
-    rows, keyword, fts = snapshot(settings.index)
+    rows, keyword, fts, _ = snapshot(settings.index)
     assert len(rows) == len(keyword) == fts == first.chunks_total
     for _, text, meta in rows:
         meta = json.loads(meta)
@@ -69,7 +73,7 @@ def test_changed_article_replaces_its_chunks_and_prune_removes_absent(tmp_path, 
     (corpus / "extra.txt").write_text("The harbour road reopened on Sunday after repairs.", "utf-8")
     changed = Ingestor(settings, encoder).ingest([corpus], quiet=True)
     assert (changed.articles_updated, changed.articles_unchanged, changed.chunks_added) == (1, 2, 1)
-    rows, _, _ = snapshot(settings.index)
+    rows, _, _, _ = snapshot(settings.index)
     extra = [doc for cid, doc, _ in rows if cid.startswith("extra::")]
     assert extra == ["The harbour road reopened on Sunday after repairs."]
 
@@ -80,7 +84,7 @@ def test_changed_article_replaces_its_chunks_and_prune_removes_absent(tmp_path, 
     )
     pruned = Ingestor(settings, encoder).ingest([corpus], prune=True, quiet=True)
     assert pruned.articles_removed == 1
-    rows, keyword, fts = snapshot(settings.index)
+    rows, keyword, fts, _ = snapshot(settings.index)
     assert not any(cid.startswith("extra::") for cid, _, _ in rows)
     assert len(rows) == len(keyword) == fts == pruned.chunks_total
 
