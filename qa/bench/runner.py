@@ -131,6 +131,18 @@ def headline(results: dict[str, Any]) -> list[tuple[str, str, str]]:
     server = results.get("server", {}).get("ingest")
     if server:
         rows.append(("server ingest vs embedded", f"{server['server_vs_embedded']}x", ""))
+    flat = results.get("server", {}).get("ingest_memory", {})
+    sizes = [k for k in flat if k.isdigit()]
+    if len(sizes) > 1:
+        low, high = flat[sizes[0]], flat[sizes[-1]]
+        rows.append(
+            (
+                f"ingest peak RSS, server mode, {int(sizes[-1]):,} vs {int(sizes[0]):,} chunks",
+                f"{flat['ingest_peak_largest_vs_smallest']}x "
+                f"({high['ingest_peak_rss_mb']} vs {low['ingest_peak_rss_mb']} MB)",
+                "flat",
+            )
+        )
     answer = results.get("answer", {})
     for name in ("extractive", "llamacpp"):
         if name in answer:
@@ -190,6 +202,26 @@ def _latency_table(results: dict[str, Any]) -> list[str]:
                 f"| {int(size):,} | {mode} | "
                 + " | ".join(cells)
                 + f" | {lat['hybrid_p95_vs_bare']}x |"
+            )
+    lines += [
+        "",
+        "## BM25 against exhaustive FTS5 scoring (top 20, 50 questions)",
+        "",
+        "| chunks | mode | overlap | top 20 correct | proven exact | BM25 p50 / p95 ms "
+        "| exhaustive p50 / p95 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mode, section in (("embedded", "scale"), ("server", "server")):
+        for size, data in results.get(section, {}).get("sizes", {}).items():
+            lat = data["embedded"] if mode == "embedded" else data
+            versus = lat.get("bm25_vs_exhaustive")
+            if not versus:
+                continue
+            lines.append(
+                f"| {int(size):,} | {mode} | {lat['bm25_overlap_vs_exact']} | "
+                f"{versus['top_n_correct']} | {versus['proven_exact']} | "
+                f"{lat['bm25']['p50_ms']} / {lat['bm25']['p95_ms']} | "
+                f"{versus['exhaustive_p50_ms']} / {versus['exhaustive_p95_ms']} |"
             )
     return [*lines, ""]
 

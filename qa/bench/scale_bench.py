@@ -62,6 +62,35 @@ def server(
         with retrieval_bench.chroma_server(index / "chroma", net.free_port()) as address:
             out["sizes"][str(size)] = retrieval_bench.measure(index, encoder, texts, server=address)
     out["ingest"] = server_ingest(ingest_size, encoder, pool, root)
+    out["ingest_memory"] = ingest_memory([s for s in sizes if s <= INGEST_MEMORY_MAX] or [1000])
+    return out
+
+
+INGEST_MEMORY_MAX = 100_000  # a fresh server-mode build per size; 1M would take an hour
+
+
+def ingest_memory(sizes: Sequence[int]) -> dict[str, Any]:
+    """Peak RSS of a streaming ingest of each scaled size into a fresh `chroma run`: with
+    the vector index (HNSW, which grows with the corpus) in the server, what is left is
+    the ingest's own memory, which should not grow with the corpus."""
+    out: dict[str, Any] = {}
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            (work / "data").mkdir()
+            procs: list[subprocess.Popen] = []
+            with retrieval_bench.chroma_server(work / "data", net.free_port(), procs.append) as at:
+                info = scaled.build_in_subprocess(size, work / "build", chroma=at)
+                server = net.rss_mb(procs[0].pid)
+            out[str(size)] = {
+                "chunks": info["chunks"],
+                "ingest_chunks_per_s": info["ingest_chunks_per_s"],
+                "ingest_peak_rss_mb": info["peak_rss_mb"],
+                "server_rss_mb": server.get("rss_mb", 0.0),
+            }
+    peaks = [v["ingest_peak_rss_mb"] for v in out.values()]
+    if len(peaks) > 1:
+        out["ingest_peak_largest_vs_smallest"] = round(peaks[-1] / peaks[0], 3)
     return out
 
 

@@ -222,15 +222,19 @@ def folder_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
 
 
-def build_in_subprocess(size: int, root: Path | None = None) -> dict[str, Any]:
+def build_in_subprocess(
+    size: int, root: Path | None = None, chroma: tuple[str, int] | None = None
+) -> dict[str, Any]:
     """Build (or reuse) one scaled index in a fresh process, so its peak memory is its own;
-    returns its `built.json`."""
+    returns its `built.json`. With `chroma`, the vectors go to that server."""
     import subprocess
     import sys
 
     cmd = [sys.executable, "-m", "qa.bench.scaled", "--one", str(size)]
     if root is not None:
         cmd += ["--root", str(root)]
+    if chroma is not None:
+        cmd += ["--chroma", f"{chroma[0]}:{chroma[1]}"]
     done = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
@@ -244,11 +248,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("sizes", nargs="+", type=int, help="chunks, e.g. 10000 100000")
     parser.add_argument("--root", type=Path, help=f"where to build (default: {cache_root()})")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--chroma", help="HOST:PORT of a `chroma run` to hold the vectors")
     args = parser.parse_args(argv)
     if args.one:
         encoder = Encoder()
         encoder.warm_up()
-        print(json.dumps(built_info(build(args.sizes[0], encoder, root=args.root))), flush=True)
+        server: dict[str, Any] = {}
+        if args.chroma:
+            host, _, port = args.chroma.rpartition(":")
+            server = {"chroma_host": host, "chroma_port": int(port)}
+        folder = build(args.sizes[0], encoder, root=args.root, **server)
+        print(json.dumps(built_info(folder)), flush=True)
         return
     for size in args.sizes:
         print(json.dumps({"size": size, **build_in_subprocess(size, args.root)}), flush=True)
