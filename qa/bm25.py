@@ -32,7 +32,7 @@ B = 0.75
 LIST_MIN_DF = 2_000  # a term gets an impact list once more chunks than this hold it
 LIST_SIZE = 1_000  # postings kept per list, the highest-weighted
 RARE_BUDGET = 50_000  # a listless term this common (a list not built yet) is left out
-RESCORE_LIMIT = 2_000  # chunks rescored per query at most; past it the ranking is best-effort
+RESCORE_LIMIT = 1_000  # chunks rescored per query at most; past it the ranking is best-effort
 FIRST_DEPTH = 64  # list rows read in the first round (then 4x per round)
 VERSION = "1"
 
