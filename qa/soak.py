@@ -19,7 +19,6 @@ import argparse
 import dataclasses
 import html
 import json
-import math
 import os
 import re
 import socket
@@ -304,9 +303,11 @@ def _mb(value: float | None) -> str:
 
 
 def percentile(values: Sequence[float], share: float) -> float:
-    """Nearest-rank percentile (0 for no values)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else 0.0
+    """The evaluation's and the benchmarks' percentile (numpy's, interpolated), so that a
+    p95 means the same in every report; 0 for no values."""
+    from qa.evaluation.metrics import percentile as interpolated
+
+    return interpolated(values, share * 100) or 0.0
 
 
 @dataclass
