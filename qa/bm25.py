@@ -24,7 +24,7 @@ import heapq
 import math
 import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 K1 = 1.2
@@ -101,33 +101,21 @@ def tokenize(
     return lengths, counts
 
 
+def _where_in(db: sqlite3.Connection, select: str, keys: Iterable[object]) -> Iterator[tuple]:
+    """Rows of `select ... IN (keys)`, the keys sent 500 at a time (SQLite's variable limit)."""
+    keys = list(keys)
+    for at in range(0, len(keys), 500):
+        part = keys[at : at + 500]
+        yield from db.execute(f"{select} IN ({','.join('?' * len(part))})", part)
+
+
 def _lists(db: sqlite3.Connection, terms: Iterable[str]) -> dict[str, tuple[float, int, float]]:
-    out: dict[str, tuple[float, int, float]] = {}
-    terms = list(terms)
-    for at in range(0, len(terms), 500):
-        part = terms[at : at + 500]
-        out.update(
-            (t, (c, s, a))
-            for t, c, s, a in db.execute(
-                "SELECT term, cutoff, size, avgdl FROM term_lists "
-                f"WHERE term IN ({','.join('?' * len(part))})",
-                part,
-            )
-        )
-    return out
+    select = "SELECT term, cutoff, size, avgdl FROM term_lists WHERE term"
+    return {t: (c, s, a) for t, c, s, a in _where_in(db, select, terms)}
 
 
 def _df(db: sqlite3.Connection, terms: Iterable[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    terms = list(terms)
-    for at in range(0, len(terms), 500):
-        part = terms[at : at + 500]
-        out.update(
-            db.execute(
-                f"SELECT term, df FROM term_df WHERE term IN ({','.join('?' * len(part))})", part
-            )
-        )
-    return out
+    return dict(_where_in(db, "SELECT term, df FROM term_df WHERE term", terms))
 
 
 def add(db: sqlite3.Connection, docs: Sequence[tuple[int, str]]) -> None:
@@ -177,7 +165,7 @@ def add(db: sqlite3.Connection, docs: Sequence[tuple[int, str]]) -> None:
 
 
 def remove(db: sqlite3.Connection, docs: Sequence[int]) -> None:
-    """Forget chunks about to be deleted from FTS5 (their text is read from it)."""
+    """Forget chunks about to be deleted from FTS5 (their stems as stored at ingest)."""
     if not docs:
         return
     lengths, counts = _terms(db, docs)
@@ -280,14 +268,9 @@ def _terms(
     """(length per doc, {doc: {stem: tf}}) as stored at ingest."""
     lengths: dict[int, int] = {}
     counts: dict[int, dict[str, int]] = {}
-    for at in range(0, len(docs), 500):
-        part = list(docs[at : at + 500])
-        marks = ",".join("?" * len(part))
-        for doc, dl, terms in db.execute(
-            f"SELECT doc, dl, terms FROM doc_terms WHERE doc IN ({marks})", part
-        ):
-            lengths[doc] = dl
-            counts[doc] = _unpack(terms)
+    for doc, dl, terms in _where_in(db, "SELECT doc, dl, terms FROM doc_terms WHERE doc", docs):
+        lengths[doc] = dl
+        counts[doc] = _unpack(terms)
     return lengths, counts
 
 
@@ -299,11 +282,12 @@ class Ranking:
     exact: bool
 
 
-def top(db: sqlite3.Connection, words: dict[str, str], n: int) -> Ranking:
-    """BM25 top n for the query's {stem: word as typed}; scores positive, higher better."""
+def top(db: sqlite3.Connection, words: dict[str, tuple[str, int]], n: int) -> Ranking:
+    """BM25 top n for the query's {stem: (word as typed, chunks holding the stem)}; scores
+    positive, higher better."""
     n_docs, avgdl = totals(db)
-    df = _df(db, words)
-    stems = {s: w for s, w in words.items() if df.get(s, 0) > 0}
+    df = {s: count for s, (_, count) in words.items()}
+    stems = {s: w for s, (w, count) in words.items() if count > 0}
     if not stems or n_docs == 0:
         return Ranking([], True)
     lists = _lists(db, stems)
@@ -376,15 +360,19 @@ def top(db: sqlite3.Connection, words: dict[str, str], n: int) -> Ranking:
             for doc, score in _rescore(db, order[at : at + step], needles, base, part):
                 scored(doc, score)
             at += step
-        best = sorted(exact.items(), key=lambda h: (-h[1], h[0]))[:n]
         rest = upper[order[at]] if at < len(order) else 0.0
         if nth() >= max(outside, rest) - 1e-9:
-            return Ranking(best, complete)
+            return Ranking(_best(exact, n), complete)
         if len(exact) >= RESCORE_LIMIT or spent:
             # every candidate is scored, yet a chunk outside the lists may reach `outside`
             proven = at >= len(order) and (outside == 0.0 or nth() >= outside - 1e-9)
-            return Ranking(best, complete and proven)
+            return Ranking(_best(exact, n), complete and proven)
         depth *= 4
+
+
+def _best(exact: dict[int, float], n: int) -> list[tuple[int, float]]:
+    """The n best scored docs, best first, ties by doc as FTS5's ORDER BY s, rowid does."""
+    return sorted(exact.items(), key=lambda h: (-h[1], h[0]))[:n]
 
 
 def _drift(ref: float, avgdl: float) -> float:

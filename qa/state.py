@@ -122,6 +122,16 @@ STOPWORDS = frozenset(
 )
 
 
+def _query_terms(query: str) -> list[str]:
+    """A question's words, lowercased, stopwords out, first occurrence kept."""
+    return list(dict.fromkeys(t for t in _TERM.findall(query.lower()) if t not in STOPWORDS))
+
+
+def _match(terms: Sequence[str]) -> str:
+    """An FTS5 query that matches any of these words (each quoted: no operators)."""
+    return " OR ".join(f'"{t}"' for t in terms)
+
+
 @dataclass(frozen=True)
 class ArticleRecord:
     """One manifest row."""
@@ -331,10 +341,10 @@ class State:
     def search_exact(self, query: str, n: int) -> list[tuple[str, float]]:
         """BM25 straight from FTS5 with every query term scored on every chunk that holds
         it: the reference `search` is measured against (slow on a large corpus)."""
-        terms = list(dict.fromkeys(t for t in _TERM.findall(query.lower()) if t not in STOPWORDS))
+        terms = _query_terms(query)
         if not terms or n <= 0:
             return []
-        match = " OR ".join(f'"{t}"' for t in terms)
+        match = _match(terms)
         sql = (
             "SELECT rowid, bm25(chunk_fts) AS s FROM chunk_fts WHERE chunk_fts MATCH ? "
             "ORDER BY s, rowid LIMIT ?"
@@ -345,10 +355,10 @@ class State:
 
     def exact_scores(self, query: str, chunk_ids: Sequence[str]) -> dict[str, float]:
         """FTS5's own BM25 score of these chunks for the query (0 if no term is in one)."""
-        terms = list(dict.fromkeys(t for t in _TERM.findall(query.lower()) if t not in STOPWORDS))
+        terms = _query_terms(query)
         if not terms or not chunk_ids:
             return {}
-        match = " OR ".join(f'"{t}"' for t in terms)
+        match = _match(terms)
         marks = ",".join("?" * len(chunk_ids))
         with self._lock:
             rows = self._db.execute(
@@ -371,13 +381,13 @@ class State:
         date_to: str = "",
     ) -> list[tuple[str, float]]:
         """(chunk_id, score) by BM25, best first; score is positive, higher is better."""
-        terms = list(dict.fromkeys(t for t in _TERM.findall(query.lower()) if t not in STOPWORDS))
+        terms = _query_terms(query)
         if not terms or n <= 0:
             return []
         if not (sources or date_from or date_to):
-            stems: dict[str, str] = {}
-            for term, (stem, _) in self._stems(terms).items():
-                stems.setdefault(stem, term)
+            stems: dict[str, tuple[str, int]] = {}
+            for term, (stem, df) in self._stems(terms).items():
+                stems.setdefault(stem, (term, df))
             with self._lock:
                 ranking = bm25.top(self._db, stems, n)
                 self.last_exact = ranking.exact
@@ -386,7 +396,7 @@ class State:
         chosen = self._selective(terms)
         if not chosen:
             return []
-        match = " OR ".join(f'"{t}"' for t in chosen)
+        match = _match(chosen)
         sql = (
             "SELECT c.chunk_id, bm25(chunk_fts) AS s FROM chunk_fts "
             "JOIN chunks c ON c.rowid = chunk_fts.rowid WHERE chunk_fts MATCH ?"
