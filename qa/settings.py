@@ -43,12 +43,13 @@ class Settings:
     max_tokens: int = 320
     temperature: float = 0.0  # greedy: the same question gets the same answer
     n_ctx: int = 4096
+    llm_in_process: bool = False  # llamacpp: load the model here, not in a supervised child
     top_k: int = 5
     focus_sentences: int = 4  # sentences of the passages a model reads; 0: whole passages
     min_similarity: float = 0.15  # below: refuse without asking the model
     unsupported: str = "drop"
     condense: str = "rules"
-    fallback_extractive: bool = False
+    fallback_extractive: bool = False  # `qa chat` turns it on unless told not to
     max_question_chars: int = 4000
 
     def __post_init__(self) -> None:

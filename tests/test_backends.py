@@ -3,6 +3,10 @@ in process, and the bundled 1.5B model end to end; dead, hung and malformed back
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+
 import pytest
 
 from qa.assistant import Assistant
@@ -59,6 +63,48 @@ def test_llamacpp_backend_with_the_tiny_gguf(seed_settings, encoder):
     assert len(tokens) > 1
     assert answer.model.startswith("llamacpp:SmolLM2")
     check_grounded(answer)
+
+
+def test_a_killed_model_process_costs_one_answer_not_the_caller(seed_settings, encoder):
+    """kill -9 of the model's child in the middle of an answer: this process lives on, the
+    answer is extractive and says why, and the next question starts a new model process."""
+    settings = seed_settings.replace(llm="llamacpp", llm_model="tiny", fallback_extractive=True)
+    bot = Assistant(settings, encoder=encoder)
+    stream = bot.stream("Who is Zhang Youxia?")
+    killed = None
+    for _ in stream:
+        if killed is None:
+            killed = bot.model.child_pid
+            assert killed is not None
+            os.kill(killed, signal.SIGKILL)
+    answer = stream.result()
+    assert answer.model.startswith("extractive (fallback: the local model process was killed")
+    assert "SIGKILL" in answer.fallback_reason and "\n" not in answer.fallback_reason
+    assert not answer.refused and "Zhang" in answer.text
+    check_grounded(answer)
+    again = bot.answer("Who is Zhang Youxia?")
+    assert again.model.startswith("llamacpp:SmolLM2"), again.model
+    assert bot.model.child_pid not in (None, killed)
+    bot.model.close()
+    assert bot.model.child_pid is None
+
+
+def test_a_killed_model_process_without_fallback_is_one_clear_error(seed_settings, encoder):
+    bot = Assistant(seed_settings, llm="llamacpp", llm_model="tiny", encoder=encoder)
+    bot.model.warm_up()
+    pid = bot.model.child_pid
+    os.kill(pid, signal.SIGSTOP)  # a hung model: alive, silent
+    bot.model.timeout = 3
+    try:
+        with pytest.raises(BackendError, match="did not answer within 3s and was stopped"):
+            bot.answer("Who is Zhang Youxia?")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert bot.model.child_pid is None
+    bot.model.timeout = 120
+    assert bot.answer("Who is Zhang Youxia?").model.startswith("llamacpp:SmolLM2")
+    bot.model.close()
 
 
 def test_dead_backend_is_a_clear_error_or_an_extractive_fallback(seed_settings, encoder, run_qa):

@@ -22,7 +22,12 @@ def _extractive(settings: Settings, embedder: Embedder) -> ChatModel:
 def _llamacpp(settings: Settings, embedder: Embedder) -> ChatModel:
     from qa.backends.llamacpp import LlamaCppChatModel
 
-    return LlamaCppChatModel(settings.llm_model, n_ctx=settings.n_ctx)
+    return LlamaCppChatModel(
+        settings.llm_model,
+        n_ctx=settings.n_ctx,
+        timeout=settings.llm_timeout,
+        in_process=settings.llm_in_process,
+    )
 
 
 def _openai(settings: Settings, embedder: Embedder) -> ChatModel:

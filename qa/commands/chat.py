@@ -80,7 +80,10 @@ def run(args: argparse.Namespace) -> int:
         )
     if not 0 < args.port < 65536:
         raise InputError(f"--port {args.port} is not a port number (1-65535)")
-    assistant = Assistant(settings_from(args))
+    settings = settings_from(args)
+    if args.fallback_extractive is None and not os.environ.get("QA_FALLBACK_EXTRACTIVE"):
+        settings = settings.replace(fallback_extractive=True)  # the page keeps answering
+    assistant = Assistant(settings)
     _warm_up(assistant)
     from qa.ui.app import build_app, launch
 

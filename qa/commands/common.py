@@ -45,9 +45,10 @@ def add_model_flags(parser: argparse.ArgumentParser, *, several: bool = False) -
     )
     group.add_argument(
         "--fallback-extractive",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="answer extractively when the model backend fails",
+        help="answer extractively, marked as such, when the model backend fails or crashes "
+        "(default: on in `qa chat`, off elsewhere)",
     )
 
 
