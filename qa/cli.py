@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from qa import offline
 from qa.errors import QAError
 
-COMMANDS = ("ingest", "ask", "chat", "eval", "bench")
+COMMANDS = ("ingest", "ask", "chat", "eval", "bench", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ assistant can answer extractively instead, and the next question starts the mode
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -252,10 +253,8 @@ class LlamaCppChatModel:
         """One line saying what happened to the model; a hung model is stopped, so the next
         question starts it afresh."""
         if child.proc is not None:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.proc.wait(2)  # a process that just died closes its socket first
-            except subprocess.TimeoutExpired:
-                pass
         if not child.running():
             reason = child.exit_reason()
             child.stop()

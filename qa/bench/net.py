@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -51,6 +52,40 @@ def rss_mb(pid: int) -> dict[str, float]:
                     int(value.split()[0]) / 1024, 1
                 )
     return out
+
+
+def children(pid: int) -> list[int]:
+    """Every live descendant of `pid` (Linux /proc)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                ppid = int(stat.read().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        out += kids
+        todo += kids
+    return out
+
+
+def tree_rss_mb(pid: int) -> dict[str, float]:
+    """RSS of a process plus its children (a `qa chat` and its model process), in MB."""
+    own = rss_mb(pid)
+    kids = 0.0
+    for child in children(pid):
+        with contextlib.suppress(OSError):  # a child that just ended
+            kids += rss_mb(child).get("rss_mb", 0.0)
+    return {
+        **own,
+        "rss_mb": round(own.get("rss_mb", 0.0) + kids, 1),
+        "children_rss_mb": round(kids, 1),
+    }
 
 
 def run_peak_rss(cmd: list[str], env: dict[str, str] | None = None) -> tuple[int, float]:

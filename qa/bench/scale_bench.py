@@ -148,7 +148,8 @@ def memory(work: Path, *, articles: int, model: str, scale_result: dict[str, Any
 
 def chat_rss(qa: str, index: Path, llm: str, model: str) -> dict[str, float]:
     """Start `qa chat` on a free port, wait until the page answers (the model is loaded
-    before it serves), ask once through the page's API, read its RSS, stop it."""
+    before it serves), ask once through the page's API, read its RSS with its model
+    process's, stop it."""
     port = net.free_port()
     env = {**os.environ, "QA_LLM_MODEL": model} if model else dict(os.environ)
     cmd = [qa, "chat", "--index", str(index), "--llm", llm, "--port", str(port)]
@@ -158,7 +159,7 @@ def chat_rss(qa: str, index: Path, llm: str, model: str) -> dict[str, float]:
         net.wait_http(f"http://127.0.0.1:{port}/", 900, proc)
         ready = time.perf_counter() - started
         _ask(port)
-        return {"startup_s": round(ready, 1), **net.rss_mb(proc.pid)}
+        return {"startup_s": round(ready, 1), **net.tree_rss_mb(proc.pid)}
     finally:
         net.stop(proc)
 
