@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qa-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup ingest chat ask test lint eval eval-ci bench soak system-deps clean
+.PHONY: setup ingest chat ask test lint eval eval-ci bench soak system-deps package-check clean
 
 # The pinned CPU build of torch goes in first: an unpinned one would pull a CUDA build.
 # llama-cpp-python comes from a portable wheel built once per machine (any x86-64 CPU with
@@ -37,6 +37,11 @@ system-deps:
 
 test: setup system-deps
 	$(BIN)/python -m pytest
+
+# The wheel as a user gets it: sdist, wheel from the sdist, installed (not editable) into a
+# fresh virtual environment, then qa --help, ingest, doctor and ask from there.
+package-check: setup
+	scripts/check-wheel.sh
 
 eval: setup
 	$(BIN)/qa eval eval/seeds.jsonl --llm extractive --report reports/seeds/

@@ -1,4 +1,4 @@
-"""Prompt templates from `prompts/` (shipped in the wheel) and how passages go into them."""
+"""Prompt templates from `qa/prompts/` (package data, shipped in the wheel) and how passages go into them."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def template(name: str) -> str:
     try:
         return resources.files("qa").joinpath("prompts", f"{name}.txt").read_text("utf-8")
     except FileNotFoundError:
-        raise FileNotFoundError(f"prompt template prompts/{name}.txt is missing") from None
+        raise FileNotFoundError(f"prompt template qa/prompts/{name}.txt is missing") from None
 
 
 def render(name: str, **values: str) -> tuple[ChatMessage, ...]:

@@ -1,5 +1,5 @@
 """Judges for the evaluation: the offline judge of the core, or any chat backend asked a
-yes/no question with prompts/judge.txt. Both are measured on eval/judge.jsonl."""
+yes/no question with qa/prompts/judge.txt. Both are measured on eval/judge.jsonl."""
 
 from __future__ import annotations
 
