@@ -12,6 +12,8 @@ from qa.assistant import Assistant
 from qa.bench.llamaindex_baseline import same_embedding
 from qa.settings import Settings
 
+# Warms a model's state before timing; not one of the measured questions.
+WARM_UP = "What is the news about?"
 SEED_QUESTIONS = (
     "What did Shoigu say about military blocs?",
     "Who is Zhang Youxia?",
