@@ -1,4 +1,4 @@
-"""Prompt templates from `qa/prompts/` (package data, shipped in the wheel) and how passages go into them."""
+"""Prompt templates from `qa/prompts/` (package data, in the wheel) and how passages go in."""
 
 from __future__ import annotations
 
