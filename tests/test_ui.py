@@ -17,11 +17,22 @@ from qa.ui.corpus import safe_name
 from qa.ui.render import answer_html, cited_span, esc, safe_url
 
 from .conftest import SEEDS
-from .ui_helpers import HARBOUR, HOSTILE, chat_server, launch_chromium, off_machine, screenshot
+from .ui_helpers import (
+    ANSWER_TIMEOUT,
+    ANSWERS_DONE,
+    HARBOUR,
+    HOSTILE,
+    chat_server,
+    last_answer,
+    launch_chromium,
+    off_machine,
+    open_page,
+    screenshot,
+    send,
+    wait_answered,
+)
 
 SEED_TEXTS = [p.read_text("utf-8") for p in SEEDS.glob("*.txt")]
-ANSWERS_DONE = "#qa-chat [data-testid=bot] :is(.qa-answer, .qa-refusal, .qa-error)"
-ANSWER_TIMEOUT = 90_000
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +62,7 @@ def page(browser, server):
     """A fresh browser context (a new Gradio session) on the page; `page.requests` lists
     every URL it asked for, and the test fails if one left the machine."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    tab = context.new_page()
-    tab.requests = []
-    tab.on("request", lambda request: tab.requests.append(request.url))
-    tab.goto(server, wait_until="load")
-    tab.locator("#qa-question textarea").wait_for()
+    tab = open_page(context, server)
     yield tab
     context.close()
     assert off_machine(tab.requests) == []
@@ -63,21 +70,10 @@ def page(browser, server):
 
 def ask(page, question: str, *, see_draft: bool = False) -> None:
     """Type the question, press Enter and wait for the checked answer (or refusal/error)."""
-    done = page.locator(ANSWERS_DONE).count()
-    box = page.locator("#qa-question textarea")
-    box.fill(question)
-    box.press("Enter")
+    done = send(page, question)
     if see_draft:  # the streamed text shows before the checked answer replaces it
         page.locator("#qa-chat .qa-draft").wait_for(timeout=ANSWER_TIMEOUT)
-    page.wait_for_function(
-        "([sel, n]) => document.querySelectorAll(sel).length > n",
-        arg=[ANSWERS_DONE, done],
-        timeout=ANSWER_TIMEOUT,
-    )
-
-
-def last_answer(page):
-    return page.locator("#qa-chat [data-testid=bot]").last
+    wait_answered(page, done)
 
 
 def upload(page, *files: Path) -> str:

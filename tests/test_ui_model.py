@@ -12,27 +12,35 @@ from pathlib import Path
 
 import pytest
 
+from qa.bench.net import children
+
 from .conftest import SEEDS
-from .test_ui import ANSWER_TIMEOUT, ANSWERS_DONE, last_answer
-from .ui_helpers import chat_server, launch_chromium, off_machine, screenshot
+from .ui_helpers import (
+    ANSWER_TIMEOUT,
+    ANSWERS_DONE,
+    chat_server,
+    last_answer,
+    launch_chromium,
+    off_machine,
+    open_page,
+    screenshot,
+    send,
+    wait_answered,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.server]
 
 
 def model_children(parent: int) -> list[int]:
-    """Pids of the `qa.backends.llama_child` processes whose parent is `parent`."""
+    """Pids of the `qa.backends.llama_child` processes below `parent`."""
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    for pid in children(parent):
         try:
-            stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and b"qa.backends.llama_child" in cmdline:
-            found.append(int(entry.name))
+        if b"qa.backends.llama_child" in cmdline:
+            found.append(pid)
     return found
 
 
@@ -50,30 +58,14 @@ def model_page(tmp_path_factory, encoder):
         sync_playwright() as playwright,
     ):
         browser = launch_chromium(playwright)
-        tab = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        tab.requests = []
-        tab.on("request", lambda request: tab.requests.append(request.url))
-        tab.goto(url, wait_until="load")
-        tab.locator("#qa-question textarea").wait_for()
+        tab = open_page(browser.new_context(viewport={"width": 1400, "height": 1000}), url)
         yield tab
         browser.close()
         assert off_machine(tab.requests) == []
 
 
-def send(page, question: str) -> int:
-    done = page.locator(ANSWERS_DONE).count()
-    box = page.locator("#qa-question textarea")
-    box.fill(question)
-    box.press("Enter")
-    return done
-
-
 def wait_done(page, done: int) -> None:
-    page.wait_for_function(
-        "([sel, n]) => document.querySelectorAll(sel).length > n",
-        arg=[ANSWERS_DONE, done],
-        timeout=ANSWER_TIMEOUT * 3,
-    )
+    wait_answered(page, done, ANSWER_TIMEOUT * 3)  # the 1.5B model on 2 cores
 
 
 def chat_pid(page) -> int:

@@ -73,6 +73,43 @@ def launch_chromium(playwright):  # type: ignore[no-untyped-def]
     )
 
 
+ANSWERS_DONE = "#qa-chat [data-testid=bot] :is(.qa-answer, .qa-refusal, .qa-error)"
+ANSWER_TIMEOUT = 90_000
+
+
+def open_page(context, url: str):  # type: ignore[no-untyped-def]
+    """A new tab on the chat page, ready for a question; `tab.requests` lists every URL it
+    asked for (callers check that none left the machine)."""
+    tab = context.new_page()
+    tab.requests = []
+    tab.on("request", lambda request: tab.requests.append(request.url))
+    tab.goto(url, wait_until="load")
+    tab.locator("#qa-question textarea").wait_for()
+    return tab
+
+
+def send(page, question: str) -> int:  # type: ignore[no-untyped-def]
+    """Type the question and press Enter; returns how many answers were done before."""
+    done = page.locator(ANSWERS_DONE).count()
+    box = page.locator("#qa-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    return done
+
+
+def wait_answered(page, done: int, timeout: float = ANSWER_TIMEOUT) -> None:  # type: ignore[no-untyped-def]
+    """Wait until more than `done` answers (or refusals or errors) are in the chat."""
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length > n",
+        arg=[ANSWERS_DONE, done],
+        timeout=timeout,
+    )
+
+
+def last_answer(page):  # type: ignore[no-untyped-def]
+    return page.locator("#qa-chat [data-testid=bot]").last
+
+
 def off_machine(urls: list[str]) -> list[str]:
     """The requested URLs whose host is not this machine."""
     return [

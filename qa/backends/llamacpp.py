@@ -124,14 +124,11 @@ class ModelProcess:
         return f"exited with code {code}" + (f": {last}" if last else "")
 
     def stop(self) -> None:
+        from qa.bench.net import stop
+
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop(proc)
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -242,8 +239,8 @@ class LlamaCppChatModel:
 
     def _stream_child(self, request: ChatRequest) -> Iterator[str]:
         child = self._ensure_child()
-        client = OpenAIChatModel(child.base_url, "local", self.timeout, name="llamacpp")
-        client._key = ""  # the user's OpenAI key has no business with the local model
+        # the user's OpenAI key has no business with the local model
+        client = OpenAIChatModel(child.base_url, "local", self.timeout, "llamacpp", api_key="")
         try:
             yield from client.stream(request)
         except BackendError as exc:

@@ -22,7 +22,13 @@ class OpenAIChatModel:
     is_generative = True
 
     def __init__(
-        self, base_url: str, model: str = "", timeout: float = 120.0, name: str = "openai"
+        self,
+        base_url: str,
+        model: str = "",
+        timeout: float = 120.0,
+        name: str = "openai",
+        *,
+        api_key: str | None = None,  # None: QA_OPENAI_API_KEY or OPENAI_API_KEY
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise InputError(f"base URL {base_url!r} must start with http:// or https://")
@@ -30,7 +36,9 @@ class OpenAIChatModel:
         self.model = model
         self.timeout = timeout
         self.name = name
-        self._key = os.environ.get("QA_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY") or ""
+        if api_key is None:
+            api_key = os.environ.get("QA_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
+        self._key = api_key or ""
 
     def __repr__(self) -> str:  # never shows the key
         return f"OpenAIChatModel(base_url={self.base_url!r}, model={self.model!r})"

@@ -11,6 +11,7 @@ import os
 import statistics
 import sys
 import time
+from typing import Any
 
 
 def main(model: str = "") -> dict[str, object]:
@@ -26,7 +27,7 @@ def main(model: str = "") -> dict[str, object]:
     for _ in range(3):
         llm.reset()
         started = time.perf_counter()
-        out = llm.create_completion(prompt, max_tokens=64, temperature=0)
+        out: Any = llm.create_completion(prompt, max_tokens=64, temperature=0)
         rates.append(out["usage"]["completion_tokens"] / (time.perf_counter() - started))
     return {
         "system_info": llama_print_system_info().decode().strip(),
