@@ -66,22 +66,24 @@ def check(
         cited = tuple(n for n in parsed.markers if n in by_n)
         if cited:
             context = [p.text for p in passages if p.n not in cited]
-            verdict = judge.judge(claim, [by_n[n].text for n in cited], context)
+            verdict = judge.judge(claim, [by_n[n].text for n in cited], context, question)
             reason = verdict.reason
             if len(cited) < len(parsed.markers):
                 reason += "; dangling marker removed"
             sentences.append(Sentence(parsed.text, cited, verdict.supported, verdict.score, reason))
             continue
-        sentences.append(_cite_for(parsed.text, claim, passages, judge))
+        sentences.append(_cite_for(parsed.text, claim, passages, judge, question))
     return sentences
 
 
-def _cite_for(text: str, claim: str, passages: Sequence[Passage], judge: OfflineJudge) -> Sentence:
+def _cite_for(
+    text: str, claim: str, passages: Sequence[Passage], judge: OfflineJudge, question: str = ""
+) -> Sentence:
     """A sentence written without a valid marker gets the passage that supports it best."""
     best = None
     for p in passages:
         context = [q.text for q in passages if q.n != p.n]
-        verdict = judge.judge(claim, [p.text], context)
+        verdict = judge.judge(claim, [p.text], context, question)
         if verdict.supported and (best is None or verdict.score > best[1].score):
             best = (p.n, verdict)
     if best is None:

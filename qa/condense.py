@@ -57,8 +57,14 @@ def last_name(messages: Sequence[ChatMessage]) -> str:
 
 
 def _names(text: str, labels: frozenset[str] | set[str]) -> list[str]:
+    """Entities with these labels; one that only modifies a common noun ("the Varnholm
+    bridge") names the thing, not a person or place talked about."""
     doc = language.parse(strip_markers(text))
-    return [" ".join(e.text.split()) for e in doc.ents if e.label_ in labels]
+    return [
+        " ".join(e.text.split())
+        for e in doc.ents
+        if e.label_ in labels and not (e.root.dep_ == "compound" and e.root.head.pos_ == "NOUN")
+    ]
 
 
 def condense_rules(question: str, history: Sequence[ChatMessage]) -> str:

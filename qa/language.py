@@ -125,21 +125,43 @@ def names(doc: Any, skip_first: bool = False) -> list[Name]:
 
 def name_in(name: Name, text_lower: str) -> bool:
     """Does the lower-cased text give this name? Every word of it must stand there; a
-    word of a nationality or other group (NORP) may stand in its stem's form, so that
+    word of a nationality or other group (NORP) may stand as the word it extends, so that
     "Peruvian" is found in "Peru" and "Canadian" in "Canada"."""
     for word in re.findall(r"[^\W_]+", name.text):
         if re.search(rf"\b{re.escape(word)}\b", text_lower):
             continue
-        if name.label == "NORP" and len(word) >= 5:
-            root = word[: max(4, len(word) - 3)]
-            if re.search(rf"\b{re.escape(root)}", text_lower):
-                continue
+        if name.label == "NORP" and len(word) >= 5 and _stem_in(word, text_lower):
+            continue
         return False
     return True
 
 
+_SCALE = re.compile(r"\b(\d+(?:\.\d+)?)\s+(thousand|million|billion|trillion)\b", re.IGNORECASE)
+_SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+
+
+def _scaled(match: re.Match[str]) -> str:
+    value = float(match.group(1)) * _SCALES[match.group(2).lower()]
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+def _stem_in(word: str, text_lower: str) -> bool:
+    """Does the text hold a word that `word` extends ("peru" for "peruvian", "canada" for
+    "canadian"): a shared beginning of at least 4 letters and 80% of that word?"""
+    for other in set(re.findall(rf"\b{re.escape(word[:4])}[^\W_]*", text_lower)):
+        shared = next(
+            (i for i, (a, b) in enumerate(zip(word, other, strict=False)) if a != b),
+            min(len(word), len(other)),
+        )
+        if shared >= max(4, 0.8 * len(other)):
+            return True
+    return False
+
+
 def digits(text: str) -> str:
-    """The text with number words as digits ("three hundred" -> "300")."""
+    """The text with number words as digits ("three hundred" -> "300", "110 million" ->
+    "110000000")."""
+    text = _SCALE.sub(_scaled, text)
     try:
         from text_to_num import alpha2digit
     except ImportError:  # pragma: no cover - a dependency; numbers in words stay words
@@ -189,3 +211,36 @@ def entity_labels(doc: Any) -> set[str]:
 
 def words(texts: Iterable[str]) -> str:
     return " ".join(texts)
+
+
+# Closed-class words that widen a claim: universal quantifiers and "only".
+_UNIVERSAL = frozenset({"all", "every", "each", "always", "only", "entire", "whole", "everyone"})
+
+
+def hedges(doc: Any) -> set[str]:
+    """What limits a statement: modal verbs ("may", "could"), "one of the <superlative>",
+    and raising verbs ("is thought to be", "is expected to"), as lemmas of their heads."""
+    out: set[str] = set()
+    for token in doc:
+        if token.tag_ == "MD" and token.lower_ not in {"will", "shall", "can", "'ll"}:
+            out.add(f"modal:{token.head.lemma_.lower()}")
+        if token.tag_ in {"JJS", "RBS"} and token.i >= 3:
+            before = doc[token.i - 3 : token.i]
+            if before[0].lower_ == "one" and before[1].lower_ == "of":
+                out.add(f"one-of:{token.lemma_.lower()}")
+        head = token.head
+        if (
+            token.dep_ == "xcomp"
+            and head.tag_ == "VBN"
+            and any(c.dep_ == "auxpass" for c in head.children)
+        ):
+            target = token
+            if token.lemma_ == "be":
+                target = next((c for c in token.children if c.dep_ in {"attr", "acomp"}), token)
+            if target.lemma_ != "be":
+                out.add(f"raised:{target.lemma_.lower()}:{head.lemma_.lower()}")
+    return out
+
+
+def universals(doc: Any) -> set[str]:
+    return {t.lower_ for t in doc if t.lower_ in _UNIVERSAL}

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from qa.assistant import Assistant
-from qa.bench.llamaindex_baseline import same_embedding
+from qa.bench.llamaindex_baseline import same_embedding, same_llm
 from qa.settings import Settings
 
 # Warms a model's state before timing; not one of the measured questions.
@@ -65,7 +65,9 @@ def citation_engine(
         ChromaVectorStore(chroma_collection=store.collection),
         embed_model=same_embedding(assistant.encoder),
     )
-    engine = CitationQueryEngine.from_args(index, llm=_llm(llama), streaming=True)
+    engine = CitationQueryEngine.from_args(
+        index, llm=same_llm(llama, temperature=0.1), streaming=True
+    )
     rows = []
     for q in questions:
         started = time.perf_counter()
@@ -81,41 +83,6 @@ def citation_engine(
             }
         )
     return rows
-
-
-def _llm(llama: Any) -> Any:
-    """The already-loaded llama.cpp model as a llama-index LLM, ChatML-formatted like the
-    llama-index LlamaCPP integration does for Qwen models."""
-    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
-    from llama_index.core.llms.callbacks import llm_completion_callback
-
-    def wrap(prompt: str) -> str:
-        return f"<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"
-
-    class SameLlama(CustomLLM):
-        @property
-        def metadata(self) -> LLMMetadata:
-            return LLMMetadata(context_window=4096, num_output=320, model_name="same-gguf")
-
-        @llm_completion_callback()
-        def complete(self, prompt: str, formatted: bool = False, **kw: Any) -> CompletionResponse:
-            out = llama.create_completion(wrap(prompt), max_tokens=320, temperature=0.1)
-            return CompletionResponse(text=out["choices"][0]["text"])
-
-        @llm_completion_callback()
-        def stream_complete(self, prompt: str, formatted: bool = False, **kw: Any) -> Any:
-            def gen() -> Any:
-                text = ""
-                for chunk in llama.create_completion(
-                    wrap(prompt), max_tokens=320, temperature=0.1, stream=True
-                ):
-                    delta = chunk["choices"][0]["text"]
-                    text += delta
-                    yield CompletionResponse(text=text, delta=delta)
-
-            return gen()
-
-    return SameLlama()
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, float]:

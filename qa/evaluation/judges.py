@@ -74,11 +74,16 @@ class CachedJudge:
 
 
 def make_judge(name: str, settings: Settings, encoder: object) -> CachedJudge:
-    """ "offline" (default), or the name of a chat backend (llamacpp, openai, ollama)."""
+    """ "offline" (default), "cross-encoder" (trained by scripts/train_judge.py), or the
+    name of a chat backend asked yes/no (llamacpp, openai, ollama)."""
     if name == "offline":
         from qa.judge import OfflineJudge
 
         return CachedJudge(OfflineJudge(encoder))  # type: ignore[arg-type]
+    if name == "cross-encoder":
+        from qa.judge_ce import CrossEncoderJudge
+
+        return CachedJudge(CrossEncoderJudge())
     from qa.backends import registry
 
     model = registry.create(name, settings, encoder)  # type: ignore[arg-type]

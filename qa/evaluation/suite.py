@@ -14,6 +14,7 @@ from qa.settings import Settings
 
 from .dataset import EvalItem, load_judge_set
 from .judges import make_judge, score_judge
+from .peer import NAME as PEER
 from .redteam import article_texts
 from .runner import by_kind, run_backend, totals
 
@@ -87,7 +88,13 @@ def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
     judge = make_judge(plan.judge, settings, encoder)
     backends = {}
     for llm in plan.llms:
-        assistant = Assistant(settings, llm=llm, encoder=encoder)
+        assistant: Any = Assistant(
+            settings, llm="extractive" if llm == PEER else llm, encoder=encoder
+        )
+        if llm == PEER:  # the plain llama-index CitationQueryEngine, same model and index
+            from .peer import CitationEnginePeer
+
+            assistant = CitationEnginePeer(settings, encoder, assistant.retriever)
         rows = run_backend(assistant, plan.items, judge, llm, plan.quiet, articles)
         backends[llm] = {
             "totals": totals(rows, settings.top_k),

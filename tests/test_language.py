@@ -1,0 +1,127 @@
+"""The general language layer (spaCy + text2num) and the decisions built on it: what a
+question asks for, whether a sentence holds it, the refusal gate, the condenser and the
+judge's hard checks. The text here is written for the tests, from no evaluation set, and
+the names in it are in no list of the code: that is the point."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import language
+from qa.condense import condense_rules
+from qa.gate import refusal_reason
+from qa.judge import OfflineJudge
+from qa.question import analyse, holds
+from qa.retrieve import Retrieval
+from qa.types import ChatMessage, Passage
+
+PASSAGE = (
+    "The Varnholm bridge was opened in 1987 by the engineer Ilse Marquardt. "
+    "It is thought to be the longest timber bridge in northern Europe. "
+    "Some of its beams were replaced in 2015 because salt water had rotted them. "
+    "Ten thousand vehicles cross it every day."
+)
+
+
+def _passage(text: str = PASSAGE, n: int = 1) -> Passage:
+    return Passage(n, f"c{n}", f"a{n}", "Varnholm bridge", "", "", "", text, 0, len(text), 1, 0.8)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Who opened the Varnholm bridge?", "person"),
+        ("When was the bridge opened?", "date"),
+        ("In what year were the beams replaced?", "date"),
+        ("How many vehicles cross the bridge each day?", "number"),
+        ("How much did the bridge cost?", "amount"),
+        ("Where is the Varnholm bridge?", "place"),
+        ("Why were the beams replaced?", "reason"),
+        ("Which engineer opened it?", "thing"),
+    ],
+)
+def test_a_question_is_read_for_what_it_asks(question: str, kind: str) -> None:
+    assert analyse(question).kind == kind
+
+
+def test_an_attribute_question_needs_the_attribute_in_the_answer() -> None:
+    asked = analyse("What is the population of Varnholm?")
+    assert asked.kind == "thing" and asked.head == "population"
+    assert not holds(asked, language.parse(PASSAGE.split(". ")[0]))
+    assert holds(asked, language.parse("The population of Varnholm was 4,200 in 2020."))
+
+
+def test_a_sentence_holds_a_person_only_if_it_names_one_not_asked_about() -> None:
+    asked = analyse("Who opened the Varnholm bridge?")
+    assert holds(asked, language.parse("The bridge was opened in 1987 by Ilse Marquardt."))
+    assert not holds(asked, language.parse("The Varnholm bridge was opened in 1987."))
+
+
+def test_a_date_already_in_the_question_is_not_an_answer() -> None:
+    asked = analyse("What happened to the bridge after 2015?")
+    assert asked.numbers == {"2015"}
+    assert not holds(
+        analyse("When, after 2015, was it repaired?"),
+        language.parse("Some of its beams were replaced in 2015."),
+    )
+
+
+def test_numbers_in_words_and_scales_read_as_digits() -> None:
+    assert language.numbers("Ten thousand vehicles, 2.5 million euros") >= {"10000", "2500000"}
+
+
+def test_a_nationality_word_is_found_in_the_country_name() -> None:
+    name = language.Name("peruvian", "NORP")
+    assert language.name_in(name, "the president of peru said")
+    assert not language.name_in(language.Name("ilse", "PERSON"), "the engineer said")
+
+
+def test_gate_refuses_when_the_asked_for_slot_is_nowhere(encoder) -> None:
+    found = Retrieval((_passage(),), (), 0.8)
+    assert refusal_reason("Who opened the Varnholm bridge?", found, 0.2, encoder) == ""
+    reason = refusal_reason("How much did the Varnholm bridge cost?", found, 0.2, encoder)
+    assert "amount" in reason
+    assert "1990" in refusal_reason("What happened to the bridge in 1990?", found, 0.2, encoder)
+    assert "kessler" in refusal_reason("Did Anna Kessler open the bridge?", found, 0.2, encoder)
+
+
+def test_gate_keeps_a_lower_case_question_answerable(encoder) -> None:
+    found = Retrieval((_passage(),), (), 0.8)
+    assert refusal_reason("who opened the varnholm bridge", found, 0.2, encoder) == ""
+
+
+def test_condenser_keeps_a_person_no_list_knows() -> None:
+    history = [
+        ChatMessage("user", "Who opened the Varnholm bridge?"),
+        ChatMessage("assistant", "It was opened by the engineer Ilse Marquardt [1]."),
+    ]
+    assert "Ilse Marquardt" in condense_rules("When was she born?", history)
+    assert "Varnholm" in condense_rules("why?", history)
+
+
+@pytest.mark.parametrize(
+    ("claim", "supported"),
+    [
+        ("The Varnholm bridge was opened in 1987 by Ilse Marquardt.", True),
+        ("10,000 vehicles cross it every day.", True),
+        ("The Varnholm bridge was opened in 1978 by Ilse Marquardt.", False),
+        ("The Varnholm bridge was opened in 1987 by Anna Kessler.", False),
+        ("The Varnholm bridge was not opened in 1987.", False),
+        ("It is the longest timber bridge in northern Europe.", False),
+        ("All of its beams were replaced in 2015.", False),
+    ],
+)
+def test_judge_reads_numbers_names_negation_and_hedges(
+    encoder, claim: str, supported: bool
+) -> None:
+    verdict = OfflineJudge(encoder).judge(claim, [PASSAGE])
+    assert verdict.supported is supported, verdict.reason
+
+
+def test_a_claim_restating_the_question_is_judged_on_what_it_adds(encoder) -> None:
+    judge = OfflineJudge(encoder)
+    claim = "Since the bridge opened in 1987, salt water rotted some beams."
+    other = _passage("The city council met in 1987 to discuss the Varnholm bridge.", 2)
+    question = "Since 1987, what has happened to the beams?"
+    with_premise = judge.judge(claim, [PASSAGE], [other.text], question)
+    assert with_premise.supported, with_premise.reason
