@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qa-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup ingest chat ask test lint eval eval-ci bench soak system-deps package-check clean
+.PHONY: setup ingest chat ask test lint eval eval-ci eval-general bench soak system-deps package-check clean
 
 # The pinned CPU build of torch goes in first: an unpinned one would pull a CUDA build.
 # llama-cpp-python comes from a portable wheel built once per machine (any x86-64 CPU with
@@ -54,6 +54,15 @@ eval-ci: setup
 	  --report reports/ci/ --quiet --min-correctness 0.85 --min-hit-rate 0.9 --min-mrr 0.85 \
 	  --min-citation-recall 0.9 --min-citation-precision 0.9 --min-faithfulness 0.9 \
 	  --min-refusal-precision 0.8 --min-refusal-recall 0.6 --min-judge-accuracy 0.65
+
+# The general test split (eval/general/README.md): both backends and the peer, one run.
+GENERAL_CORPUS := reports/general-corpus
+eval-general: setup
+	$(BIN)/python eval/general/build_corpus.py $(GENERAL_CORPUS)
+	rm -rf reports/general-index
+	$(BIN)/qa eval eval/general/test.jsonl --llm extractive --llm llamacpp --llm citation-engine \
+	  --corpus $(GENERAL_CORPUS) --index reports/general-index \
+	  --judge-set eval/judge-general/test.jsonl --report reports/general-test/
 
 bench: setup
 	$(BIN)/qa bench --out bench-results/
