@@ -157,3 +157,38 @@ def test_an_empty_index_without_a_corpus_says_how_to_fix_it(tmp_path):
     proc = qa("eval", str(other), "--index", str(tmp_path / "index"), "--quiet", cwd=tmp_path)
     assert proc.returncode == 2
     assert "is empty" in proc.stderr and "--corpus" in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_peer_citation_engine_runs_in_the_same_eval(tmp_path):
+    """`--llm citation-engine` (a plain llama-index CitationQueryEngine, here on the tiny
+    GGUF) is scored beside ours on the same index: its passages are seed articles."""
+    small = tmp_path / "small.jsonl"
+    lines = SEED_SET.read_text("utf-8").splitlines()
+    small.write_text("\n".join([lines[0], lines[-1]]) + "\n", "utf-8")
+    proc = qa(
+        "eval",
+        str(small),
+        "--llm",
+        "extractive",
+        "--llm",
+        "citation-engine",
+        "--llm-model",
+        "tiny",
+        "--corpus",
+        str(SEEDS),
+        "--index",
+        str(tmp_path / "index"),
+        "--json",
+        "--quiet",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    backends = json.loads(proc.stdout)["backends"]
+    assert set(backends) == {"extractive", "citation-engine"}
+    peer = backends["citation-engine"]["questions"]
+    assert len(peer) == 2 and all(q["error"] == "" for q in peer)
+    seed_ids = {json.loads(line)["articles"][0] for line in lines if json.loads(line)["articles"]}
+    cited = {p["article_id"] for q in peer for p in q["passages"]}
+    assert cited and cited <= seed_ids
+    assert all(q["model"] == "citation-engine" for q in peer)
