@@ -81,8 +81,13 @@ def make_judge(name: str, settings: Settings, encoder: object) -> CachedJudge:
 
         return CachedJudge(OfflineJudge(encoder))  # type: ignore[arg-type]
     if name == "cross-encoder":
-        from qa.judge_ce import CrossEncoderJudge
-
+        try:
+            from qa.judge_ce import CrossEncoderJudge
+        except ImportError:
+            raise InputError(
+                "--judge cross-encoder: qa.judge_ce is not in this install (see "
+                "eval/baseline-general.md)"
+            ) from None
         return CachedJudge(CrossEncoderJudge())
     from qa.backends import registry
 
