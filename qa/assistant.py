@@ -26,6 +26,9 @@ from qa.state import State
 from qa.store import ChromaStore
 from qa.types import Answer, ChatMessage, Timings
 
+# Terminal escape sequences (CSI "ESC [ 8 m", OSC "ESC ] 0 ; title BEL") go whole, so that
+# their parameters ("8") are not read as words of the question; then any control character.
+_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 History = Sequence[ChatMessage | dict[str, Any] | tuple[str, str]] | None
 
@@ -122,7 +125,7 @@ class Assistant:
             raise InputError(
                 "the question is not valid UTF-8 text: retype it or save it as UTF-8"
             ) from None
-        question = " ".join(_CONTROL.sub(" ", question).split())
+        question = " ".join(_CONTROL.sub(" ", _ESCAPE.sub(" ", question)).split())
         if not question:
             raise InputError("the question is empty: ask something about the articles")
         limit = self.settings.max_question_chars

@@ -132,7 +132,7 @@ def holds(asked: Asked, sentence: Any) -> bool:
     given = {n.text for n in asked.names}
     labels = _ANSWERS[asked.kind]
     for ent in sentence.ents:
-        if ent.label_ not in labels:
+        if ent.label_ not in labels and not _measured(asked, ent, sentence):
             continue
         if ent.label_ in language.NUMBER_LABELS | language.TIME_LABELS:
             stated = language.numbers(ent.text)
@@ -151,6 +151,14 @@ def holds(asked: Asked, sentence: Any) -> bool:
             stated = {n for n in stated if re.fullmatch(r"\d{3,4}", n)}
         return bool(stated)
     return False
+
+
+def _measured(asked: Asked, ent: Any, sentence: Any) -> bool:
+    """For "how much": a count followed by what it counts ("40 million euros"), which the
+    small tagger often labels a bare CARDINAL."""
+    if asked.kind != "amount" or ent.label_ != "CARDINAL" or ent.end >= len(sentence):
+        return False
+    return bool(sentence[ent.end].pos_ == "NOUN")
 
 
 def _gives_reason(sentence: Any) -> bool:
