@@ -155,10 +155,11 @@ def holds(asked: Asked, sentence: Any) -> bool:
 
 def _measured(asked: Asked, ent: Any, sentence: Any) -> bool:
     """For "how much": a count followed by what it counts ("40 million euros"), which the
-    small tagger often labels a bare CARDINAL."""
+    small tagger often labels a bare CARDINAL, in a sentence about what was asked."""
     if asked.kind != "amount" or ent.label_ != "CARDINAL" or ent.end >= len(sentence):
         return False
-    return bool(sentence[ent.end].pos_ == "NOUN")
+    lemmas = {t.lemma_.lower() for t in sentence}
+    return bool(sentence[ent.end].pos_ == "NOUN") and bool(asked.terms & lemmas)
 
 
 def _gives_reason(sentence: Any) -> bool:
