@@ -51,6 +51,14 @@ def qa(*args: str, cwd: Path, timeout: float = 1200) -> subprocess.CompletedProc
     )
 
 
+def small_seed_set(folder: Path) -> tuple[Path, list[str]]:
+    """The first and last seed questions as a set of their own, and all the seed lines."""
+    small = folder / "small.jsonl"
+    lines = SEED_SET.read_text("utf-8").splitlines()
+    small.write_text("\n".join([lines[0], lines[-1]]) + "\n", "utf-8")
+    return small, lines
+
+
 @pytest.fixture(scope="module")
 def seed_run(tmp_path_factory):
     """One full run on a fresh index: the index is empty, so seeds/ is ingested first."""
@@ -113,9 +121,7 @@ def test_eval_report_page_holds_the_per_question_table(seed_run):
 
 @pytest.mark.slow
 def test_a_missed_threshold_exits_1_with_one_line_naming_it(tmp_path):
-    small = tmp_path / "small.jsonl"
-    lines = SEED_SET.read_text("utf-8").splitlines()
-    small.write_text("\n".join([lines[0], lines[-1]]) + "\n", "utf-8")
+    small, _ = small_seed_set(tmp_path)
     proc = qa(
         "eval",
         str(small),
@@ -163,9 +169,7 @@ def test_an_empty_index_without_a_corpus_says_how_to_fix_it(tmp_path):
 def test_the_peer_citation_engine_runs_in_the_same_eval(tmp_path):
     """`--llm citation-engine` (a plain llama-index CitationQueryEngine, here on the tiny
     GGUF) is scored beside ours on the same index: its passages are seed articles."""
-    small = tmp_path / "small.jsonl"
-    lines = SEED_SET.read_text("utf-8").splitlines()
-    small.write_text("\n".join([lines[0], lines[-1]]) + "\n", "utf-8")
+    small, lines = small_seed_set(tmp_path)
     proc = qa(
         "eval",
         str(small),
