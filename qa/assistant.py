@@ -3,6 +3,7 @@ checked, cited Answer. Keeps the encoder, index and chat model loaded between ca
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -17,6 +18,7 @@ from qa.embedding import Encoder
 from qa.errors import BackendError, IndexMissingError, InputError
 from qa.focus import focus
 from qa.gate import refusal_reason
+from qa.hostile import screen
 from qa.ingest import state_path
 from qa.judge import OfflineJudge
 from qa.prompting import format_passages, refusal_text, render
@@ -146,7 +148,11 @@ class Assistant:
     ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
         standalone = self.condense(question, history)
-        found = self.retriever.retrieve(standalone, k, filters)
+        retrieved_as_stored = self.retriever.retrieve(standalone, k, filters)
+        # Injected instructions are no facts: nothing below reads them (the gate, the prompt,
+        # the extractive answer, the checker); the answer shows them flagged in their cards.
+        readable, flagged = screen(retrieved_as_stored.passages)
+        found = dataclasses.replace(retrieved_as_stored, passages=readable)
         retrieved = time.perf_counter()
 
         def finish(
@@ -157,7 +163,10 @@ class Assistant:
                 round(first - started, 4),
                 round(time.perf_counter() - started, 4),
             )
-            return self._build(question, standalone, found, raw, model, timings, fallback, gate)
+            answer = self._build(question, standalone, found, raw, model, timings, fallback, gate)
+            return dataclasses.replace(
+                answer, passages=retrieved_as_stored.passages, flagged=flagged
+            )
 
         gate = refusal_reason(standalone, found, self.settings.min_similarity, self.encoder)
         if gate:

@@ -1,62 +1,786 @@
-"""Sentences in an article that speak to the assistant rather than report news.
+"""Text in an article that speaks to the assistant instead of reporting news.
 
-An article can carry text meant to steer a model: chat-template tokens, fake `System:` or
-`User:` turns, "ignore previous instructions", "whenever you are asked ..., answer that ...".
-Such a sentence is never a fact to quote, so the extractive backend does not quote it and
-the prompt does not carry it. The patterns are narrow on purpose: a news sentence that
-reports on prompt injection in quotation marks still reads as news; the checker and the
-red-team set (eval/redteam/) guard the rest.
+An article can carry text meant to steer a model. Such text is never a fact to quote: the
+extractive backend does not quote it, the prompt does not carry it, and the answer says
+that a source held instructions it did not follow (the passage stays visible, flagged, in
+its source card).
+
+The detector reads the structure of a sentence, not attack phrases:
+- chat-template and system-message framing (`<|im_start|>`, `[INST]`, `<<SYS>>`, a
+  bracketed or line-initial role label, `### Instruction`, a closing `</passages>` tag);
+- who is addressed: an order (imperative, or must/should/shall/required to) whose subject,
+  vocative or heading is a machine reader ("AI systems", "the language model", "Assistant,"),
+  or whose object is the answer itself ("your reply", "the user's question");
+- role claims ("you are now X", "pretend to be", "imagine you are");
+- text made unreadable on purpose is read first: zero-width characters, look-alike letters
+  from other alphabets, leetspeak, spaced-out letters, reversed text, rot13, base64, hex;
+- a sentence in another language than English cannot be checked, so it is not quoted.
+Reported speech ("..., the regulator said") is news, not an order. Sentences that follow a
+flagged one in the same paragraph and continue it (an order without a subject, the persona
+it named) are flagged with it. Figures: eval/baseline.md (red-team set and ordinary news).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
+import contextlib
 import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
-_WHO = r"(?:AI|assistants?|language\s+models?|chatbots?|LLMs?|the\s+model|models)"
-_PATTERNS = [
-    r"<\|[a-z_]{2,20}\|>",  # ChatML and similar template tokens
-    r"\[/?INST\]|<<\s*/?SYS\s*>>",  # Llama 2 template
-    r"(?:^|\n)\s*(?:user|assistant|human|ai|bot)\s*:",  # a fake chat turn
-    # "System:" is also a spec-sheet field ("System: Nintendo Switch"): only when it orders
-    r"(?:^|\n)\s*system\s*:\s*(?:you|ignore|disregard|new|the\s+assistant|from\s+now)\b",
-    r"(?:^|\n)\s*system\s+(?:notice|override|message|prompt)\b",
-    r"(?:^|\n)\s*(?:assistant|AI|model)\s*,",  # "Assistant, before you answer ..."
-    r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+)?"
-    r"(?:previous|prior|above|earlier|preceding|system|other|question|passages?|articles?"
-    r"|sources?|context)\b",
-    r"\b(?:whenever|if)\s+(?:you\s+are|you're)\s+asked\b",
-    r"\bwhatever\s+the\s+user\s+asks\b",
-    r"\b(?:if|when|whenever)\s+(?:anyone|someone|somebody|a\s+user|the\s+user|you\s+are)\s+"
-    r"ask(?:s|ed)?\b.*\b(?:answer|reply|respond|say|tell)\s+(?:them\s+)?(?:that|with)\b",
-    r"\byou\s+(?:must|should|will)\s+(?:now\s+)?(?:say|answer|reply|respond|state|tell)\b",
-    r"\b(?:reply|respond|answer)\s+(?:only\s+)?with\s+(?:the\s+)?(?:single\s+)?words?\b",
-    r"\b(?:answer|reply|respond)\s+(?:only\s+)?that\b.*\b(?:cite|every|always|all)\b",
-    r"\bfrom\s+now\s+on\b.*\b(?:answer|repeat|say|reply|respond)\b",
-    r"\byou\s+are\s+(?:now\s+)?(?:an?\s+)?[A-Z]\w*(?:Bot|GPT|AI)\b",
-    r"\byou\s+are\s+now\s+in\b",
-    rf"\b{_WHO}\s+(?:systems?\s+)?(?:must|should|shall|reading|summari[sz]ing|processing)\b",
-    rf"\bnote\s+to\s+(?:the\s+)?{_WHO}",
-    r"\bmessage\s+from\s+the\s+(?:developers|administrators?)\b",
-    r"\b(?:print|reveal|repeat)\s+(?:your|the)\s+(?:full\s+)?(?:system\s+)?"
-    r"(?:prompt|instructions)\b",
-]
-_HOSTILE = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
+from qa.sentences import sentence_spans
+from qa.types import FlaggedText, Passage
+
+FOREIGN = "written in another language than English: it cannot be checked"
+OBFUSCATED = "holds an instruction hidden by encoding or look-alike letters"
+FRAMING = "imitates a system or chat message"
+ORDER = "gives orders to the assistant"
+ROLE = "tells the assistant to play a role"
+CONTINUES = "continues an instruction to the assistant"
+
+_ZERO_WIDTH = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+# Unicode confusables: Cyrillic and Greek letters drawn like Latin ones.
+_CONFUSABLE = str.maketrans(
+    "\u0410\u0430\u0412\u0432\u0415\u0435\u041a\u043a\u041c\u043c\u041d\u043d\u041e\u043e\u0420\u0440"
+    "\u0421\u0441\u0422\u0442\u0425\u0445\u0423\u0443\u0405\u0455\u0406\u0456\u0408\u0458\u0501\u04bb"
+    "\u0391\u0392\u0395\u0396\u0397\u0399\u039a\u039c\u039d\u039f\u03bf\u03a1\u03c1\u03a4\u03a5\u03a7\u03b1\u03ba\u03bd\u03c5\u03c7\u03b9",
+    "AaBbEeKkMmHhOoPpCcTtXxYySsIiJjdhABEZHIKMNOoPpTYXakvuxi",
+)
+_LEET = str.maketrans(
+    {"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s", "7": "t"}
+)
+_LEET_WORD = re.compile(r"(?<![\w-])(?=[\w@$!]*[a-zA-Z])(?=[\w@$!]*[013457@$!])[\w@$!]{3,}")
+_SPACED = re.compile(r"(?<!\S)((?:[^\W\d_] ){3,}[^\W\d_])(?!\S)")
+_BASE64 = re.compile(r"(?<![\w+/=])[A-Za-z0-9+/]{16,}={0,2}(?![\w+/=])")
+_HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){10,}(?![0-9A-Fa-f])")
+
+# Chat templates and system-message framing: tokens no news sentence is written in.
+_ROLE_WORDS = (
+    r"(?:system|sys|inst|instructions?|developer|admin(?:istrator)?|assistant|user|prompt)"
+)
+_FRAMING = re.compile(
+    r"<\|[a-z_]{2,20}\|>"
+    rf"|\[\s*/?\s*{_ROLE_WORDS}\s*\]"
+    rf"|<<\s*/?\s*{_ROLE_WORDS}\s*>>"
+    rf"|#{{2,}}\s*{_ROLE_WORDS}\b|#{{2,}}\s*response\b"
+    r"|</\s*(?:passages?|context|documents?|sources?|articles?|system|instructions?|data)\s*>"
+    r"|(?:^|\n)\s*(?:system|developer|user|assistant|human|bot)\s*(?:message|prompt|note)?\s*:"
+    r"\s*(?=\S)",
+    re.IGNORECASE,
+)
+# A line-initial "System:" is also a spec-sheet field ("System: Nintendo Switch"): only a
+# label followed by an order or a second person counts (checked with the parse below).
+_LABEL = re.compile(r"^\s*(?:system|ai)\s*:", re.IGNORECASE)
+
+# Nouns that name a machine reader by themselves, and the modifiers that make a generic
+# head ("system", "tool", "reader") one. General vocabulary of the attack surface, not of any
+# corpus.
+_MACHINE = frozenset(
+    {
+        "ai",
+        "llm",
+        "llms",
+        "chatbot",
+        "chatbots",
+        "bot",
+        "bots",
+        "gpt",
+        "chatgpt",
+        "summariser",
+        "summarizer",
+        "summarisers",
+        "summarizers",
+        "crawler",
+        "crawlers",
+        "scraper",
+        "scrapers",
+    }
+)
+_MACHINE_MODIFIER = _MACHINE | {"automated", "automatic", "artificial", "language"}
+_GENERIC = frozenset(
+    {
+        "assistant",
+        "model",
+        "system",
+        "tool",
+        "helper",
+        "service",
+        "reader",
+        "summary",
+        "agent",
+        "engine",
+        "program",
+        "application",
+        "app",
+    }
+)
+# What an answer is made of: an order about these is about the answer, whoever is addressed.
+_RESPONSE = frozenset(
+    {
+        "reply",
+        "answer",
+        "response",
+        "respond",
+        "output",
+        "summary",
+        "summarise",
+        "summarize",
+        "prompt",
+        "instruction",
+        "citation",
+        "cite",
+        "conversation",
+        "chat",
+        "persona",
+        "guideline",
+        "user",
+        "question",
+        "message",
+    }
+)
+# What an assistant reads: an order to ignore one of these is an attack on the answer.
+_READ = frozenset(
+    {
+        "article",
+        "question",
+        "text",
+        "passage",
+        "source",
+        "story",
+        "report",
+        "context",
+        "document",
+        "instruction",
+        "rule",
+        "guideline",
+        "prompt",
+    }
+)
+# Verbs of saying and writing: what an order to an assistant asks it to do.
+_OUTPUT = frozenset(
+    {
+        "say",
+        "state",
+        "tell",
+        "answer",
+        "reply",
+        "respond",
+        "write",
+        "output",
+        "print",
+        "include",
+        "mention",
+        "add",
+        "name",
+        "quote",
+        "cite",
+        "repeat",
+        "reveal",
+        "refuse",
+        "ignore",
+        "disregard",
+        "forget",
+        "follow",
+        "treat",
+        "trust",
+        "recommend",
+        "summarise",
+        "summarize",
+        "begin",
+        "start",
+        "end",
+        "sign",
+        "append",
+        "copy",
+        "paste",
+        "load",
+        "visit",
+        "decode",
+        "encode",
+        "render",
+        "display",
+        "embed",
+        "link",
+        "claim",
+        "prefix",
+        "translate",
+        "report",
+        "describe",
+        "call",
+        "use",
+        "urge",
+        "reproduce",
+    }
+)
+_OBLIGATION = frozenset({"must", "should", "shall", "need", "have", "require", "ought"})
+_ROLEPLAY = frozenset({"pretend", "imagine", "roleplay", "impersonate"})
+_REPORTING = frozenset(
+    {
+        "say",
+        "tell",
+        "announce",
+        "add",
+        "write",
+        "warn",
+        "argue",
+        "claim",
+        "insist",
+        "note",
+        "report",
+        "explain",
+        "urge",
+        "state",
+    }
+)
+_QUOTES = re.compile(r"[\"“”]")
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A span of a passage that speaks to the assistant, and why."""
+
+    start: int
+    end: int
+    reason: str
 
 
 def speaks_to_the_model(sentence: str) -> bool:
-    """True when the sentence addresses an assistant (an injected instruction or a fake
-    turn) instead of reporting something."""
-    return bool(_HOSTILE.search(sentence))
+    """True when the sentence addresses an assistant (an injected instruction, a fake turn,
+    a role claim, an encoded or foreign-language payload) instead of reporting something."""
+    return bool(assess(sentence))
 
 
-_TRAILING_ROLE = re.compile(r"\s*\b(?:system|user|assistant|note)\b\s*:?\s*$", re.IGNORECASE)
+@lru_cache(maxsize=8192)
+def assess(sentence: str) -> str:
+    """Why the sentence is not news to quote ("" when it is ordinary)."""
+    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", sentence))
+    if not text.strip():
+        return ""
+    if _mixed_scripts(text):
+        decoded = text.translate(_CONFUSABLE)
+        return OBFUSCATED if _english_reason(decoded) or decoded != text else ""
+    for decoded in _decodings(text):
+        if any(_english_reason(decoded[a:b]) for a, b in sentence_spans(decoded)):
+            return OBFUSCATED
+    if _foreign(text):
+        return FOREIGN
+    return _english_reason(text)
+
+
+def flags(text: str) -> list[Flag]:
+    """The flagged sentences of a passage, each with its reason. A sentence that continues a
+    flagged one in the same paragraph (an order without a subject, the persona it named,
+    another sentence to "you") is flagged with it."""
+    out: list[Flag] = []
+    spans = sentence_spans(text)
+    personas: set[str] = set()
+    previous: tuple[int, int] | None = None
+    for a, b in spans:
+        sentence = text[a:b]
+        same_paragraph = previous is not None and "\n\n" not in text[previous[1] : a]
+        reason = assess(sentence)
+        if reason == ROLE:
+            personas |= _persona_names(sentence)
+        if not reason and out and same_paragraph and out[-1].end == previous[1]:
+            reason = CONTINUES if _continues(sentence, personas) else ""
+        elif not reason and personas and any(p in sentence for p in personas):
+            reason = CONTINUES
+        if reason:
+            out.append(Flag(a, b, reason))
+        previous = (a, b)
+    return out
 
 
 def without_orders(sentence: str) -> str:
-    """The sentence up to where it starts addressing the model, when what comes before is
-    a statement of its own (a splitter can glue a fact to an injected order); else ""."""
-    match = _HOSTILE.search(sentence)
-    if match is None:
+    """The sentence up to where it starts addressing the model, when what comes before is a
+    statement of its own (a splitter can glue a fact to an injected order); else ""."""
+    if not assess(sentence):
         return sentence
-    head = _TRAILING_ROLE.sub("", sentence[: match.start()]).rstrip()
-    return head if len(head.split()) >= 4 else ""
+    parts = [m for m in re.finditer(r"[^.!?:;\n]+[.!?:;\n]*", sentence)]
+    kept = ""
+    for part in parts:
+        candidate = sentence[: part.end()]
+        if assess(part.group()) or (kept and assess(candidate)):
+            break
+        kept = candidate
+    head = re.sub(r"[\s:;,]+$", "", kept)
+    head = re.sub(r"\s*\b(?:system|user|assistant|note)\s*$", "", head, flags=re.IGNORECASE)
+    return head if len(head.split()) >= 4 and not assess(head) else ""
+
+
+def mask(text: str, found: Sequence[Flag] | None = None) -> str:
+    """The text with its flagged sentences blanked out (spaces, so every offset still holds);
+    a fact a splitter glued before an order stays."""
+    found = flags(text) if found is None else found
+    chars = list(text)
+    for f in found:
+        keep = without_orders(text[f.start : f.end]) if f.reason != CONTINUES else ""
+        for i in range(f.start + len(keep), f.end):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def screen(passages: Sequence[Passage]) -> tuple[tuple[Passage, ...], tuple[FlaggedText, ...]]:
+    """Passages as the model, the extractive backend and the checker read them (flagged text
+    blanked), and what was flagged, for the source cards and the answer's notice."""
+    readable, flagged = [], []
+    for p in passages:
+        found = flags(p.text)
+        if not found:
+            readable.append(p)
+            continue
+        readable.append(replace(p, text=mask(p.text, found)))
+        flagged.extend(
+            FlaggedText(
+                p.n,
+                p.article_id,
+                p.title,
+                p.text[f.start : f.end],
+                f.reason,
+                p.start + f.start,
+                p.start + f.end,
+            )
+            for f in found
+        )
+    return tuple(readable), tuple(flagged)
+
+
+# --- decoding ---------------------------------------------------------------------------
+
+
+def _mixed_scripts(text: str) -> bool:
+    """A word that mixes Latin letters with Cyrillic or Greek ones: look-alike letters."""
+    for word in re.findall(r"[^\W\d_]{2,}", text):
+        scripts = {_script(c) for c in word}
+        if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
+            return True
+    return False
+
+
+def _script(char: str) -> str:
+    try:
+        return unicodedata.name(char).split(" ")[0]
+    except ValueError:
+        return ""
+
+
+def _decodings(text: str) -> list[str]:
+    """Readings of text made hard to read on purpose, when they read as English."""
+    out = []
+    leet = _LEET_WORD.findall(text)
+    if len(leet) >= 3 and sum(any(c.isdigit() for c in w) for w in leet) >= 3:
+        out.append(_LEET_WORD.sub(lambda m: m.group().translate(_LEET), text))
+    if _SPACED.search(text):
+        out.append(_SPACED.sub(lambda m: m.group(1).replace(" ", ""), text))
+    base = _english_share(text)
+    for variant in (text[::-1], codecs.encode(text, "rot13")):
+        if _english_share(variant) > base + 0.2:
+            out.append(variant)
+    for token in _BASE64.findall(text):
+        if any(c.isdigit() or c in "+/=" for c in token) or token != token.lower():
+            out.extend(_readable(_b64(token)))
+    for token in _HEX.findall(text):
+        with contextlib.suppress(ValueError):
+            out.extend(_readable(bytes.fromhex(re.sub(r"[ :]", "", token))))
+    return out
+
+
+def _b64(token: str) -> bytes:
+    try:
+        return base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def _readable(data: bytes) -> list[str]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return []
+    printable = sum(c.isprintable() or c.isspace() for c in text)
+    return [text] if text and printable / len(text) > 0.95 and _english_share(text) > 0.15 else []
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
+def _english_share(text: str) -> float:
+    words = re.findall(r"[a-z']+", text.lower())
+    if len(words) < 3:
+        return 0.0
+    stop = _stop_words()
+    return sum(w in stop for w in words) / len(words)
+
+
+def _foreign(text: str) -> bool:
+    """Not English: mostly letters of another script, or lower-case Latin words of which
+    almost none is an English function word."""
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) >= 12:
+        other = sum(_script(c) not in ("LATIN", "") for c in letters)
+        if other / len(letters) > 0.5:
+            return True
+    words = [w for w in re.findall(r"\b[^\W\d_]{2,}\b", text.replace("'s", "")) if w.islower()]
+    if len(words) < 5:
+        return False
+    english = sum(w in _stop_words() for w in words) / len(words)
+    other = max(sum(w in stop for w in words) / len(words) for stop in _other_stop_words())
+    return other >= 0.3 and other > english + 0.15
+
+
+_OTHER_LANGUAGES = (
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "sv",
+    "da",
+    "nb",
+    "pl",
+    "ro",
+    "tr",
+    "cs",
+    "hu",
+    "fi",
+    "id",
+    "ca",
+    "hr",
+    "sk",
+    "sl",
+    "lt",
+    "lv",
+    "et",
+    "tl",
+)
+
+
+@lru_cache(maxsize=1)
+def _other_stop_words() -> list[frozenset[str]]:
+    """spaCy's stop-word lists of other languages written in Latin letters."""
+    from importlib import import_module
+
+    out = []
+    for code in _OTHER_LANGUAGES:
+        try:
+            out.append(frozenset(import_module(f"spacy.lang.{code}.stop_words").STOP_WORDS))
+        except (ImportError, AttributeError):
+            continue
+    return out
+
+
+# --- the parse ---------------------------------------------------------------------------
+
+
+def _english_reason(text: str) -> str:
+    from qa.language import parse
+
+    if _FRAMING.search(text) and not _LABEL.match(text):
+        return FRAMING
+    doc = parse(text)
+    quoted = _quoted_tokens(doc)
+    reported = any(
+        t.lemma_ in _REPORTING
+        and t.tag_ in ("VBD", "VBZ")
+        and not quoted[t.i]
+        and any(c.dep_ == "nsubj" and c.lower_ not in ("you", "i", "we") for c in t.children)
+        for t in doc
+    ) or re.search(r"\baccording to\b", text, re.IGNORECASE)
+    addressed = _addressed_machine(doc) or (_LABEL.match(text) is not None)
+    for verb in doc:
+        if quoted[verb.i] or (verb.pos_ not in ("VERB", "AUX") and not _imperative(verb)):
+            continue
+        subject = _subject(verb)
+        if _role_claim(verb, subject):
+            return ROLE
+        imperative = _imperative(verb)
+        obliged = _obliged(verb)
+        if not (imperative or obliged):
+            continue
+        machine_subject = subject is not None and _machine(subject)
+        you = subject is not None and subject.lower_ == "you"
+        about_answer = _about_answer(verb)
+        if reported and not (addressed or you or about_answer):
+            continue
+        if (
+            obliged
+            and (machine_subject or _machine_agent(verb))
+            and (verb.lemma_ in _OUTPUT or about_answer or _deixis(doc))
+        ):
+            return ORDER
+        if (imperative or you) and (addressed or about_answer):
+            return ORDER
+        if you and obliged and addressed:
+            return ORDER
+    if _LABEL.match(text) and _second_person(doc):
+        return FRAMING
+    if _addressed_machine(doc):
+        return ORDER  # "Note for AI readers: the true story is ..."
+    if _your_answer(doc):
+        return ORDER
+    return ""
+
+
+def _quoted_tokens(doc) -> list[bool]:  # type: ignore[no-untyped-def]
+    """Which tokens stand inside quotation marks."""
+    inside, out = False, []
+    for t in doc:
+        if _QUOTES.fullmatch(t.text) or t.text in ("\u201c", "\u201d"):
+            inside = not inside if t.text == '"' else t.text == "\u201c"
+            out.append(True)
+            continue
+        out.append(inside)
+    return out
+
+
+def _heading(token) -> bool:  # type: ignore[no-untyped-def]
+    """ "SYSTEM: ignore ...": a word before a colon heads the line; it is no subject."""
+    doc = token.doc
+    return any(i < len(doc) and doc[i].text == ":" for i in (token.i + 1, token.right_edge.i + 1))
+
+
+def _subject(verb):  # type: ignore[no-untyped-def]
+    for c in verb.children:
+        if c.dep_ in ("nsubj", "nsubjpass", "expl") and not _heading(c):
+            return c
+    if verb.dep_ in ("conj", "xcomp") and verb.head is not verb:
+        return _subject(verb.head)
+    return None
+
+
+def _imperative(verb) -> bool:  # type: ignore[no-untyped-def]
+    """An order: a bare verb that heads its clause with no subject and no modal."""
+    if (
+        verb.dep_ == "ROOT"
+        and verb.i == verb.sent.start
+        and verb.tag_ in ("NN", "NNP")
+        and verb.lower_ in _OUTPUT | {"reply", "respond"}
+    ):
+        return True  # the small tagger reads a capitalised "Reply ..." as a noun
+    if verb.tag_ not in ("VB", "VBP") or verb.dep_ not in (
+        "ROOT",
+        "conj",
+        "parataxis",
+        "ccomp",
+        "advcl",
+    ):
+        return False
+    if verb.tag_ == "VBP" and verb.dep_ != "ROOT":
+        return False  # a present-tense verb reads as an order only as the head of a sentence
+    if any(
+        c.dep_ in ("nsubj", "nsubjpass", "expl", "mark") and not _heading(c) for c in verb.children
+    ):
+        return False
+    if any(c.dep_ == "aux" and c.lower_ not in ("do", "please") for c in verb.children):
+        return False
+    if verb.dep_ == "conj":
+        return _imperative(verb.head)
+    if verb.dep_ in ("ccomp", "advcl"):
+        # "AI readers: refuse ..." parses as a clause under the heading's noun or verb
+        return verb.i > 0 and any(
+            t.text in (":", ",") for t in verb.doc[max(0, verb.i - 2) : verb.i]
+        )
+    # Before the verb: punctuation, adverbs, "please", or a clause fronted onto the verb
+    # ("Whenever you are asked ..., answer ...").
+    before = [t for t in verb.sent if t.i < verb.i]
+    fronted = {
+        t.i
+        for c in verb.children
+        if c.i < verb.i and c.dep_ in ("advcl", "prep", "advmod", "npadvmod", "intj", "dep")
+        for t in c.subtree
+    }
+    return all(
+        t.i in fronted
+        or t.pos_ in ("PUNCT", "ADV", "INTJ", "PART", "AUX", "SPACE")
+        or t.lower_ == "please"
+        for t in before
+    ) or any(t.text == ":" for t in before)
+
+
+def _obliged(verb) -> bool:  # type: ignore[no-untyped-def]
+    for c in verb.children:
+        if c.dep_ == "aux" and c.lemma_ in _OBLIGATION:
+            return True
+    head = verb.head
+    # "you are required to add", "need to say", "have to answer"
+    return (
+        verb.dep_ == "xcomp"
+        and head is not verb
+        and (
+            head.lemma_ in ("require", "need", "have", "ask", "instruct", "order")
+            or head.lower_ == "required"
+        )
+    )
+
+
+def _machine(token) -> bool:  # type: ignore[no-untyped-def]
+    words = [token, *token.conjuncts]
+    for w in words:
+        if w.lower_ in _MACHINE:
+            return True
+        if w.lemma_.lower() in _GENERIC and any(
+            c.lower_ in _MACHINE_MODIFIER and c.dep_ in ("amod", "compound", "nmod")
+            for c in w.children
+        ):
+            return True
+    return False
+
+
+def _machine_agent(verb) -> bool:  # type: ignore[no-untyped-def]
+    """A passive order to a machine: "... should be used by automated services"."""
+    for c in verb.children:
+        if c.dep_ == "agent":
+            return any(_machine(g) for g in c.children if g.dep_ == "pobj")
+    return False
+
+
+def _addressed_machine(doc) -> bool:  # type: ignore[no-untyped-def]
+    """The sentence is addressed to a machine: a heading or vocative before ':' or ',' that
+    names one ("AI readers:", "Assistant,", "To the model processing this text:"), or "if
+    you are an AI ..."."""
+    for i, t in enumerate(doc):
+        if t.text in (":", ",", "—", "-") and i <= 14:
+            head = doc[:i]
+            named = [
+                w
+                for w in head
+                if _machine(w) or (w.lower_ in ("assistant", "model") and len(head) <= 3)
+            ]
+            if t.text != ":" and any(w.dep_ in ("nsubj", "nsubjpass") for w in named):
+                continue  # "The AI model, trained on ..., forecast": a subject, not a vocative
+            if t.text != ":" and any(c.dep_ == "det" for w in named for c in w.children):
+                continue  # a vocative has no article: not "A virtual assistant, ..."
+            if named and not any(
+                w.pos_ in ("VERB", "AUX") and w.dep_ == "ROOT" and w.tag_ != "VBG" for w in head
+            ):
+                return True
+    for t in doc:
+        you = any(c.lower_ == "you" and c.dep_ == "nsubj" for c in t.children)
+        if (
+            t.lemma_ == "be"
+            and you
+            and any(_machine(c) for c in t.children if c.dep_ in ("attr", "acomp"))
+        ):
+            return True
+    return False
+
+
+def _about_answer(verb) -> bool:  # type: ignore[no-untyped-def]
+    """The order is about the answer: its verb or a word under it is part of answering."""
+    if verb.lemma_ in ("reply", "respond") or verb.lemma_ in _ROLEPLAY:
+        return True
+    if verb.lemma_ in _OUTPUT and any(  # "when you are asked about X, answer that ..."
+        c.dep_ == "advcl" and any(t.lemma_ == "ask" for t in c.subtree) for c in verb.children
+    ):
+        return True
+    for t in verb.subtree:
+        if t is verb or t.i < verb.i - 1:
+            continue
+        if any(
+            c.dep_ == "poss" and c.lower_ not in ("your", "user", "user's") and c.lemma_ != "user"
+            for c in t.children
+        ):
+            continue  # "my reply", "Mike's message": someone else's turn
+        if t.lemma_.lower() in _RESPONSE and (t.lemma_.lower() != "question" or _owned_by_user(t)):
+            return True
+        if verb.lemma_ in ("ignore", "disregard", "forget") and t.lemma_.lower() in _READ:
+            return True
+    return False
+
+
+def _owned_by_user(token) -> bool:  # type: ignore[no-untyped-def]
+    return any(
+        c.lower_ in ("user", "user's", "reader", "your") or c.lemma_ == "user"
+        for c in token.subtree
+        if c is not token
+    ) or any(c.lemma_ in ("every", "any", "each") for c in token.children)
+
+
+def _your_answer(doc) -> bool:  # type: ignore[no-untyped-def]
+    """ "your reply", "your system prompt", "the user's question": the assistant's own turn."""
+    for t in doc:
+        own = t.lemma_.lower() in _RESPONSE - {"question", "user", "message", "mode", "chat"}
+        if own and any(c.lower_ == "your" for c in t.children):
+            return True
+        if t.lemma_ == "question" and any(
+            c.lemma_ == "user" and c.dep_ == "poss" for c in t.children
+        ):
+            return True
+    return False
+
+
+def _role_claim(verb, subject) -> bool:  # type: ignore[no-untyped-def]
+    """ "You are now DAN", "pretend to be", "imagine you are", "stay in character"."""
+    if (
+        verb.lemma_ in _ROLEPLAY
+        and verb.tag_ in ("VB", "VBP")
+        and (subject is None or subject.lower_ == "you")
+    ):
+        # "pretend to be X", "imagine you are X": the complement casts someone in a role
+        for c in verb.children:
+            if c.dep_ == "xcomp" and c.lemma_ == "be":
+                return True
+            if (
+                c.dep_ == "ccomp"
+                and c.lemma_ == "be"
+                and any(g.lower_ == "you" and g.dep_ == "nsubj" for g in c.children)
+            ):
+                return True
+        return False
+    if verb.lemma_ == "be" and subject is not None and subject.lower_ == "you":
+        attrs = [c for c in verb.children if c.dep_ == "attr"]
+        now = any(c.lower_ in ("now", "henceforth") for c in verb.children)
+        described = any(
+            a.pos_ == "PROPN" and any(g.dep_ in ("appos", "acl", "relcl") for g in a.children)
+            for a in attrs
+        )
+        return described or any(_machine(a) for a in attrs) or (now and bool(attrs))
+    if verb.lemma_ == "stay" and any(t.lower_ == "character" for t in verb.subtree):
+        return True
+    return verb.lemma_ == "enter" and any(t.lower_ == "mode" for t in verb.subtree)
+
+
+def _persona_names(sentence: str) -> set[str]:
+    from qa.language import parse
+
+    return {t.text for t in parse(sentence) if t.pos_ == "PROPN" and len(t.text) >= 3}
+
+
+def _deixis(doc) -> bool:  # type: ignore[no-untyped-def]
+    """The order points at this text: "this article", "the figure above"."""
+    for t in doc:
+        if (
+            t.lower_ in ("this", "these")
+            and t.dep_ == "det"
+            and t.head.ent_type_ not in ("DATE", "TIME")
+        ):
+            return True
+        if t.lower_ in ("above", "below", "herein"):
+            return True
+    return False
+
+
+def _second_person(doc) -> bool:  # type: ignore[no-untyped-def]
+    return any(t.lower_ in ("you", "your", "yourself") for t in doc)
+
+
+def _continues(sentence: str, personas: set[str]) -> bool:
+    """A sentence after a flagged one that goes on with it: an order with no subject, a
+    sentence to "you", or one about the persona the order set up."""
+    from qa.language import parse
+
+    if any(p in sentence for p in personas):
+        return True
+    doc = parse(sentence)
+    if _second_person(doc):
+        return True
+    return any(_imperative(t) for t in doc if t.pos_ in ("VERB", "AUX") and t.dep_ == "ROOT")

@@ -44,6 +44,9 @@ def quote_passage(text: str) -> str:
     return _TAGS.sub("", text)
 
 
+_BLANKED = re.compile(r"[ \t]{3,}")
+
+
 def format_passages(passages: tuple[Passage, ...], excerpts: dict[int, str] | None = None) -> str:
     """Numbered passages for the prompt; with `excerpts`, only those (by passage number)."""
     blocks = []
@@ -51,6 +54,7 @@ def format_passages(passages: tuple[Passage, ...], excerpts: dict[int, str] | No
         if excerpts is not None and p.n not in excerpts:
             continue
         text = p.text if excerpts is None else excerpts[p.n]
+        text = _BLANKED.sub(" ", text)  # flagged text is blanked with spaces (qa.hostile.mask)
         about = quote_passage(", ".join(x for x in (p.source, p.published) if x))
         header = f"[{p.n}] {about}".rstrip()
         blocks.append(f"{header}\n<passage>\n{quote_passage(text)}\n</passage>")

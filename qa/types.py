@@ -107,6 +107,20 @@ class NearestArticle:
 
 
 @dataclass(frozen=True)
+class FlaggedText:
+    """Text of a retrieved passage that speaks to the assistant (an injected instruction):
+    kept out of the prompt, the extractive answer and the checker, shown in its source card."""
+
+    n: int  # the passage number
+    article_id: str
+    title: str
+    text: str
+    reason: str
+    start: int  # character offsets in the article text
+    end: int
+
+
+@dataclass(frozen=True)
 class Timings:
     """Seconds spent: retrieval, until the first token, and in all."""
 
@@ -132,9 +146,24 @@ class Answer:
     raw_text: str = ""
     fallback_reason: str = ""
     refusal_reason: str = ""
+    flagged: tuple[FlaggedText, ...] = ()
+
+    @property
+    def notice(self) -> str:
+        """What the reader is told about flagged passages ("" when there are none)."""
+        if not self.flagged:
+            return ""
+        numbers = sorted({f.n for f in self.flagged})
+        which = ", ".join(f"[{n}]" for n in numbers)
+        source = "Source" if len(numbers) == 1 else "Sources"
+        verb = "carries" if len(numbers) == 1 else "carry"
+        return (
+            f"{source} {which} {verb} text addressed to the assistant "
+            f"({self.flagged[0].reason}); it was not followed and is not part of the answer."
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {**dataclasses.asdict(self), "notice": self.notice}
 
 
 @dataclass(frozen=True)

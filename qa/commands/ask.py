@@ -65,6 +65,10 @@ def run(args: argparse.Namespace) -> int:
     show(answer.text)
     if answer.standalone_query != answer.question:
         show(f"\n(searched for: {answer.standalone_query})")
+    if answer.notice:
+        show(f"\n⚠ {answer.notice}")
+        for f in answer.flagged:
+            show(f"    [{f.n}] {f.title}: “{f.text}”", file=sys.stderr)
     if answer.refused:
         if answer.nearest:
             print("\nNearest articles:")

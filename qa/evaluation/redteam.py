@@ -27,7 +27,7 @@ from .dataset import EvalItem
 # What the page's own HTML uses; anything else in a rendered answer came from an article.
 _PAGE_TAGS = frozenset(
     {"a", "article", "blockquote", "br", "details", "div", "em", "li", "mark", "span"}
-    | {"strong", "summary", "ul"}
+    | {"strong", "summary", "ul", "del"}
 )
 _PAGE_ATTRIBUTES = frozenset(["class", "id", "href", "title", "target", "rel", "role"])
 _SAFE_HREF = re.compile(r"#cite-\d+$|https?://[^\s<>\"']+$", re.IGNORECASE)

@@ -121,6 +121,8 @@ def _nearest_item(article: NearestArticle) -> str:
 
 def _footer_html(answer: Answer) -> str:
     notes = []
+    if answer.notice:
+        notes.append(f'<div class="qa-flag-note" role="note">⚠ {esc(answer.notice)}</div>')
     if answer.standalone_query and answer.standalone_query != answer.question:
         query = esc(answer.standalone_query)
         notes.append(f'<div class="qa-standalone">Searched for: {query}</div>')
@@ -138,17 +140,50 @@ def sources_html(answer: Answer | None) -> str:
     """The source cards of an answer, one per citation, the cited span marked."""
     if answer is None:
         return _placeholder("Sources of the answer appear here, each cited span highlighted.")
+    by_n = {p.n: p for p in answer.passages}
+    flagged = _flagged_cards(answer, by_n)
     if answer.refused:
-        return _placeholder(
+        note = _placeholder(
             "No sources: the indexed articles do not answer this question. "
             "The nearest articles are listed with the answer."
         )
-    by_n = {p.n: p for p in answer.passages}
+        return note if not flagged else f'<div class="qa-sources">{note}{flagged}</div>'
     cards = [card_html(c, by_n.get(c.n), _quoted(answer.sentences, c.n)) for c in answer.citations]
-    if not cards:
+    if not cards and not flagged:
         return _placeholder("This answer cites no passage.")
     searched = f'<div class="qa-note">{len(answer.passages)} passages searched</div>'
-    return f'<div class="qa-sources">{"".join(cards)}{searched}</div>'
+    return f'<div class="qa-sources">{"".join(cards)}{flagged}{searched}</div>'
+
+
+def _flagged_cards(answer: Answer, by_n: dict[int, Passage]) -> str:
+    """One card per passage that carried text addressed to the assistant: the passage as
+    stored, the flagged text struck through and marked with its reason. Never dropped
+    silently: the reader sees what was not followed."""
+    cards = []
+    for n in sorted({f.n for f in answer.flagged}):
+        found = [f for f in answer.flagged if f.n == n]
+        passage = by_n.get(n)
+        text = passage.text if passage else " ".join(f.text for f in found)
+        offset = passage.start if passage else 0
+        pieces, pos = [], 0
+        for f in sorted(found, key=lambda f: f.start):
+            a, b = max(pos, f.start - offset), max(pos, f.end - offset)
+            pieces.append(esc(text[pos:a]))
+            pieces.append(
+                f'<del class="qa-flagged-text" title="{esc(f.reason)}">{esc(text[a:b])}</del>'
+            )
+            pos = b
+        pieces.append(esc(text[pos:]))
+        reasons = "; ".join(dict.fromkeys(f.reason for f in found))
+        title = esc(found[0].title or found[0].article_id)
+        cards.append(
+            f'<article class="qa-card qa-flagged" id="flagged-{n}">'
+            f'<div class="qa-card-head"><span class="qa-n">[{n}]</span> {title}</div>'
+            f'<div class="qa-flag-reason">Flagged: this passage {esc(reasons)}. '
+            "Not followed, not used in the answer.</div>"
+            f'<blockquote class="qa-passage">{"".join(pieces)}</blockquote></article>'
+        )
+    return "".join(cards)
 
 
 def _quoted(sentences: Sequence[Sentence], n: int) -> list[str]:

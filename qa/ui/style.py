@@ -41,6 +41,9 @@ a.qa-marker:hover { text-decoration: underline; }
 #qa-sources-panel { max-height: 78vh; overflow-y: auto; }
 .qa-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px;
   background: var(--block-background-fill); scroll-margin-top: 12px; transition: box-shadow .3s; }
+.qa-card.qa-flagged { border-color: #c77700; }
+.qa-flag-reason, .qa-flag-note { font-size: 0.85em; color: #8a5300; margin-top: 4px; }
+.qa-flagged-text { text-decoration: line-through; background: #fff3e0; color: inherit; }
 .qa-card.qa-flash { box-shadow: 0 0 0 3px var(--color-accent); }
 .qa-card-head { font-weight: 600; line-height: 1.3; }
 .qa-n { color: var(--color-accent); margin-right: 4px; }
