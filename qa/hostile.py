@@ -76,165 +76,44 @@ _FRAMING = re.compile(
 # label followed by an order or a second person counts (checked with the parse below).
 _LABEL = re.compile(r"^\s*(?:system|ai)\s*:", re.IGNORECASE)
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Nouns that name a machine reader by themselves, and the modifiers that make a generic
 # head ("system", "tool", "reader") one. General vocabulary of the attack surface, not of any
 # corpus.
-_MACHINE = frozenset(
-    {
-        "ai",
-        "llm",
-        "llms",
-        "chatbot",
-        "chatbots",
-        "bot",
-        "bots",
-        "gpt",
-        "chatgpt",
-        "summariser",
-        "summarizer",
-        "summarisers",
-        "summarizers",
-        "crawler",
-        "crawlers",
-        "scraper",
-        "scrapers",
-    }
+_MACHINE = _words(
+    "ai llm llms chatbot chatbots bot bots gpt chatgpt summariser summarizer summarisers "
+    "summarizers crawler crawlers scraper scrapers"
 )
 _MACHINE_MODIFIER = _MACHINE | {"automated", "automatic", "artificial", "language"}
-_GENERIC = frozenset(
-    {
-        "assistant",
-        "model",
-        "system",
-        "tool",
-        "helper",
-        "service",
-        "reader",
-        "summary",
-        "agent",
-        "engine",
-        "program",
-        "application",
-        "app",
-    }
+_GENERIC = _words(
+    "assistant model system tool helper service reader summary agent engine program application app"
 )
 # What an answer is made of: an order about these is about the answer, whoever is addressed.
-_RESPONSE = frozenset(
-    {
-        "reply",
-        "answer",
-        "response",
-        "respond",
-        "output",
-        "summary",
-        "summarise",
-        "summarize",
-        "prompt",
-        "instruction",
-        "citation",
-        "cite",
-        "conversation",
-        "chat",
-        "persona",
-        "guideline",
-        "user",
-        "question",
-        "message",
-    }
+_RESPONSE = _words(
+    "reply answer response respond output summary summarise summarize prompt instruction "
+    "citation cite conversation chat persona guideline user question message"
 )
 # What an assistant reads: an order to ignore one of these is an attack on the answer.
-_READ = frozenset(
-    {
-        "article",
-        "question",
-        "text",
-        "passage",
-        "source",
-        "story",
-        "report",
-        "context",
-        "document",
-        "instruction",
-        "rule",
-        "guideline",
-        "prompt",
-    }
+_READ = _words(
+    "article question text passage source story report context document instruction rule "
+    "guideline prompt"
 )
 # Verbs of saying and writing: what an order to an assistant asks it to do.
-_OUTPUT = frozenset(
-    {
-        "say",
-        "state",
-        "tell",
-        "answer",
-        "reply",
-        "respond",
-        "write",
-        "output",
-        "print",
-        "include",
-        "mention",
-        "add",
-        "name",
-        "quote",
-        "cite",
-        "repeat",
-        "reveal",
-        "refuse",
-        "ignore",
-        "disregard",
-        "forget",
-        "follow",
-        "treat",
-        "trust",
-        "recommend",
-        "summarise",
-        "summarize",
-        "begin",
-        "start",
-        "end",
-        "sign",
-        "append",
-        "copy",
-        "paste",
-        "load",
-        "visit",
-        "decode",
-        "encode",
-        "render",
-        "display",
-        "embed",
-        "link",
-        "claim",
-        "prefix",
-        "translate",
-        "report",
-        "describe",
-        "call",
-        "use",
-        "urge",
-        "reproduce",
-    }
+_OUTPUT = _words(
+    "say state tell answer reply respond write output print include mention add name "
+    "quote cite repeat reveal refuse ignore disregard forget follow treat trust recommend "
+    "summarise summarize begin start end sign append copy paste load visit decode encode "
+    "render display embed link claim prefix translate report describe call use urge "
+    "reproduce"
 )
 _OBLIGATION = frozenset({"must", "should", "shall", "need", "have", "require", "ought"})
 _ROLEPLAY = frozenset({"pretend", "imagine", "roleplay", "impersonate"})
-_REPORTING = frozenset(
-    {
-        "say",
-        "tell",
-        "announce",
-        "add",
-        "write",
-        "warn",
-        "argue",
-        "claim",
-        "insist",
-        "note",
-        "report",
-        "explain",
-        "urge",
-        "state",
-    }
+_REPORTING = _words(
+    "say tell announce add write warn argue claim insist note report explain urge state"
 )
 _QUOTES = re.compile(r"[\"“”]")
 
