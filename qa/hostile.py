@@ -54,7 +54,7 @@ _LEET = str.maketrans(
     {"4": "a", "@": "a", "3": "e", "1": "i", "!": "i", "0": "o", "5": "s", "$": "s", "7": "t"}
 )
 _LEET_WORD = re.compile(r"(?<![\w-])(?=[\w@$!]*[a-zA-Z])(?=[\w@$!]*[013457@$!])[\w@$!]{3,}")
-_SPACED = re.compile(r"(?<!\S)((?:[^\W\d_] ){3,}[^\W\d_])(?!\S)")
+_SPACED = re.compile(r"(?<!\S)((?:[^\W\d_] ){2,}[^\W\d_])(?!\S)")
 _BASE64 = re.compile(r"(?<![\w+/=])[A-Za-z0-9+/]{16,}={0,2}(?![\w+/=])")
 _HEX = re.compile(r"(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}[ :]?){10,}(?![0-9A-Fa-f])")
 
@@ -88,7 +88,7 @@ _MACHINE = _words(
     "ai llm llms chatbot chatbots bot bots gpt chatgpt summariser summarizer summarisers "
     "summarizers crawler crawlers scraper scrapers"
 )
-_MACHINE_MODIFIER = _MACHINE | {"automated", "automatic", "artificial", "language"}
+_MACHINE_MODIFIER = _MACHINE | {"automated", "automatic", "artificial", "language", "chat"}
 _GENERIC = _words(
     "assistant model system tool helper service reader summary agent engine program application app"
 )
@@ -254,7 +254,7 @@ def _decodings(text: str) -> list[str]:
     if len(leet) >= 3 and sum(any(c.isdigit() for c in w) for w in leet) >= 3:
         out.append(_LEET_WORD.sub(lambda m: m.group().translate(_LEET), text))
     if _SPACED.search(text):
-        out.append(_SPACED.sub(lambda m: m.group(1).replace(" ", ""), text))
+        out.append(" ".join(_SPACED.sub(lambda m: m.group(1).replace(" ", ""), text).split()))
     base = _english_share(text)
     for variant in (text[::-1], codecs.encode(text, "rot13")):
         if _english_share(variant) > base + 0.2:
@@ -424,7 +424,23 @@ def _quoted_tokens(doc) -> list[bool]:  # type: ignore[no-untyped-def]
 def _heading(token) -> bool:  # type: ignore[no-untyped-def]
     """ "SYSTEM: ignore ...": a word before a colon heads the line; it is no subject."""
     doc = token.doc
-    return any(i < len(doc) and doc[i].text == ":" for i in (token.i + 1, token.right_edge.i + 1))
+    if any(i < len(doc) and doc[i].text == ":" for i in (token.i + 1, token.right_edge.i + 1)):
+        return True
+    return _vocative(token)
+
+
+def _vocative(token) -> bool:  # type: ignore[no-untyped-def]
+    """"Assistant, tell ...": a noun set off by a comma before a bare verb (no modal, no
+    tense) names who is spoken to; "The model, trained ..., forecast" is a subject."""
+    doc, verb = token.doc, token.head
+    after = token.right_edge.i + 1
+    return (
+        after < len(doc)
+        and doc[after].text == ","
+        and verb.tag_ == "VB"
+        and not any(c.dep_ in ("aux", "auxpass") for c in verb.children)
+        and not any(c.dep_ == "det" for c in token.children)
+    )
 
 
 def _subject(verb):  # type: ignore[no-untyped-def]
@@ -474,7 +490,8 @@ def _imperative(verb) -> bool:  # type: ignore[no-untyped-def]
     fronted = {
         t.i
         for c in verb.children
-        if c.i < verb.i and c.dep_ in ("advcl", "prep", "advmod", "npadvmod", "intj", "dep")
+        if c.i < verb.i
+        and (c.dep_ in ("advcl", "prep", "advmod", "npadvmod", "intj", "dep") or _heading(c))
         for t in c.subtree
     }
     return all(
@@ -532,9 +549,12 @@ def _addressed_machine(doc) -> bool:  # type: ignore[no-untyped-def]
             named = [
                 w
                 for w in head
-                if _machine(w) or (w.lower_ in ("assistant", "model") and len(head) <= 3)
+                if (_machine(w) or (w.lemma_.lower() in ("assistant", "model") and len(head) == 1))
+                and w.dep_ not in ("amod", "compound", "nmod")  # not "the assistant coach"
             ]
-            if t.text != ":" and any(w.dep_ in ("nsubj", "nsubjpass") for w in named):
+            if t.text != ":" and any(
+                w.dep_ in ("nsubj", "nsubjpass") and not _vocative(w) for w in named
+            ):
                 continue  # "The AI model, trained on ..., forecast": a subject, not a vocative
             if t.text != ":" and any(c.dep_ == "det" for w in named for c in w.children):
                 continue  # a vocative has no article: not "A virtual assistant, ..."
