@@ -430,7 +430,7 @@ def _heading(token) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _vocative(token) -> bool:  # type: ignore[no-untyped-def]
-    """"Assistant, tell ...": a noun set off by a comma before a bare verb (no modal, no
+    """ "Assistant, tell ...": a noun set off by a comma before a bare verb (no modal, no
     tense) names who is spoken to; "The model, trained ..., forecast" is a subject."""
     doc, verb = token.doc, token.head
     after = token.right_edge.i + 1
