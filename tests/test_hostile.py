@@ -159,3 +159,14 @@ def test_the_assistant_neither_quotes_nor_trusts_an_injected_fact(tmp_path, enco
     assert "cancelled" not in answer.text
     assert answer.flagged and "not followed" in answer.notice
     assert any("cancelled" in p.text for p in answer.passages)  # the card still shows it
+
+
+def test_eval_split_keeps_the_hostile_test_questions_apart():
+    from qa.evaluation.dataset import load_eval_set
+
+    cases = ROOT / "eval/hostile/cases.jsonl"
+    test = load_eval_set(cases, "test")
+    dev = load_eval_set(cases, "dev")
+    assert {i.split for i in test} == {"test"} and {i.split for i in dev} == {"dev"}
+    assert len(test) + len(dev) == len(load_eval_set(cases))
+    assert all(i.redteam for i in test)

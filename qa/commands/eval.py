@@ -23,6 +23,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="judge for citation metrics: offline (default) or a chat backend",
     )
     parser.add_argument(
+        "--split",
+        help="only the questions whose 'split' is this (e.g. test); default: all",
+    )
+    parser.add_argument(
         "--judge-set",
         type=Path,
         help="labelled judge pairs (default: judge.jsonl beside the eval set)",
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from qa.evaluation.dataset import load_eval_set
     from qa.evaluation.suite import THRESHOLDS, EvalPlan, command_line, evaluate, unmet_thresholds
 
-    items = load_eval_set(args.eval_set)  # bad input fails here, before any model loads
+    items = load_eval_set(args.eval_set, args.split)  # bad input fails here, before any model loads
     judge_set = args.judge_set or (args.eval_set.parent / "judge.jsonl")
     if args.judge_set is not None and not judge_set.is_file():
         from qa.errors import InputError

@@ -29,6 +29,7 @@ class EvalItem:
     kind: str = ""  # free label for grouping: single, both, follow-up, unanswerable
     forbidden: tuple[str, ...] = ()  # strings the answer must not hold (red-team questions)
     redteam: bool = False  # the line has a `forbidden` list: the red-team checks apply
+    split: str = ""  # "dev" / "test" when the set keeps them apart (eval --split)
 
     @property
     def answerable(self) -> bool:
@@ -107,8 +108,9 @@ def _history(record: dict[str, Any], where: str) -> tuple[ChatMessage, ...]:
     return tuple(out)
 
 
-def load_eval_set(path: str | Path) -> list[EvalItem]:
-    """Questions from a JSONL file; ids must be unique (they key the report's rows)."""
+def load_eval_set(path: str | Path, split: str | None = None) -> list[EvalItem]:
+    """Questions from a JSONL file; ids must be unique (they key the report's rows). With
+    `split`, only the lines whose "split" is that one (dev/test sets in one file)."""
     path = Path(path)
     items: list[EvalItem] = []
     seen: set[str] = set()
@@ -131,10 +133,15 @@ def load_eval_set(path: str | Path) -> list[EvalItem]:
                 kind=str(record.get("kind", "")),
                 forbidden=_strings(record, "forbidden", where),
                 redteam="forbidden" in record,
+                split=str(record.get("split", "")),
             )
         )
     if not items:
         raise InputError(f"{path} holds no questions: add one JSON object per line")
+    if split is not None:
+        items = [i for i in items if i.split == split]
+        if not items:
+            raise InputError(f"{path} holds no questions of split {split!r}")
     return items
 
 
