@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa.hostile import without_orders
 from qa.judge import Embedder, content_stems
 from qa.sentences import sentence_spans
 from qa.types import Passage
@@ -36,25 +35,19 @@ def focus(
     question: str, passages: Sequence[Passage], embedder: Embedder, budget: int
 ) -> dict[int, str]:
     """{passage n: excerpt} with the `budget` best sentences overall, in reading order.
-    Passages none of whose sentences made it are left out of the mapping."""
-    units, seen, hostile = [], set(), False
+    Passages none of whose sentences made it are left out of the mapping. The passages come
+    screened (qa.hostile.screen): injected text is already blanked."""
+    units, seen = [], set()
     for p in passages:  # overlapping chunks repeat sentences: keep each sentence once
         for a, b in sentence_spans(p.text):
-            text = without_orders(p.text[a:b])  # an injected order is no fact: never shown
-            hostile = hostile or text != p.text[a:b]
-            if text and (p.article_id, p.start + a) not in seen:
+            if (p.article_id, p.start + a) not in seen:
                 seen.add((p.article_id, p.start + a))
-                units.append((p.n, a, text))
-    if not hostile and (budget <= 0 or len(units) <= budget):
-        return {p.n: p.text for p in passages}
+                units.append((p.n, a, p.text[a:b]))
     if budget <= 0 or len(units) <= budget:
-        excerpts: dict[int, list[str]] = {}
-        for n, _, text in units:
-            excerpts.setdefault(n, []).append(text)
-        return {n: " … ".join(parts) for n, parts in excerpts.items()}
+        return {p.n: p.text for p in passages}
     scores, _ = relevance(question, [u[2] for u in units], embedder)
     keep = sorted(sorted(range(len(units)), key=lambda i: -scores[i])[:budget])
-    excerpts = {}
+    excerpts: dict[int, list[str]] = {}
     for i in keep:
         excerpts.setdefault(units[i][0], []).append(units[i][2])
     return {n: " … ".join(parts) for n, parts in excerpts.items()}

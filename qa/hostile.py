@@ -164,10 +164,10 @@ def flags(text: str) -> list[Flag]:
         reason = assess(sentence)
         if reason == ROLE:
             personas |= _persona_names(sentence)
-        if not reason and out and same_paragraph and out[-1].end == previous[1]:
-            reason = CONTINUES if _continues(sentence, personas) else ""
-        elif not reason and personas and any(p in sentence for p in personas):
+        if not reason and personas and any(p in sentence for p in personas):
             reason = CONTINUES
+        elif not reason and out and same_paragraph and out[-1].end == previous[1]:
+            reason = CONTINUES if _continues(sentence) else ""
         if reason:
             out.append(Flag(a, b, reason))
         previous = (a, b)
@@ -672,13 +672,11 @@ def _second_person(doc) -> bool:  # type: ignore[no-untyped-def]
     return any(t.lower_ in ("you", "your", "yourself") for t in doc)
 
 
-def _continues(sentence: str, personas: set[str]) -> bool:
-    """A sentence after a flagged one that goes on with it: an order with no subject, a
-    sentence to "you", or one about the persona the order set up."""
+def _continues(sentence: str) -> bool:
+    """A sentence after a flagged one that goes on with it: an order with no subject or a
+    sentence to "you" (one naming the persona the order set up is caught in `flags`)."""
     from qa.language import parse
 
-    if any(p in sentence for p in personas):
-        return True
     doc = parse(sentence)
     if _second_person(doc):
         return True

