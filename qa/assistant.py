@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +23,11 @@ from qa.ingest import state_path
 from qa.judge import OfflineJudge
 from qa.prompting import format_passages, refusal_text, render
 from qa.retrieve import Filters, HybridRetriever, Retrieval
+from qa.sentences import sentence_spans
 from qa.settings import Settings
 from qa.state import State
 from qa.store import ChromaStore
-from qa.types import Answer, ChatMessage, Timings
+from qa.types import Answer, ChatMessage, Sentence, Timings
 
 # Terminal escape sequences (CSI "ESC [ 8 m", OSC "ESC ] 0 ; title BEL") go whole, so that
 # their parameters ("8") are not read as words of the question; then any control character.
@@ -111,12 +112,15 @@ class Assistant:
         date_from: str = "",
         date_to: str = "",
         top_k: int | None = None,
+        checked: bool = False,
     ) -> AnswerStream:
+        """The answer as it is written. With `checked`, the stream carries only checked
+        sentences, each as soon as it is complete and supported (what the chat page shows at
+        the end), instead of the model's draft; `.answer` is the same either way."""
         question = self._validate(question)
         filters = Filters(tuple(sources), date_from or "", date_to or "")
-        return AnswerStream(
-            self._run(question, normalise_history(history), filters, top_k or self.settings.top_k)
-        )
+        k = top_k or self.settings.top_k
+        return AnswerStream(self._run(question, normalise_history(history), filters, k, checked))
 
     def _validate(self, question: str) -> str:
         if not isinstance(question, str):
@@ -144,7 +148,12 @@ class Assistant:
         return condense_rules(question, history)
 
     def _run(
-        self, question: str, history: Sequence[ChatMessage], filters: Filters, k: int
+        self,
+        question: str,
+        history: Sequence[ChatMessage],
+        filters: Filters,
+        k: int,
+        checked: bool = False,
     ) -> Generator[str, None, Answer]:
         started = time.perf_counter()
         standalone = self.condense(question, history)
@@ -191,23 +200,30 @@ class Assistant:
         pieces: list[str] = []
         first = 0.0
         model, fallback = self.model, ""
+        mode = self.settings.unsupported
+        sentences = CheckedSentences(
+            lambda s: cite.check(s, found.passages, self.judge, standalone), mode
+        )
         try:
             for piece in model.stream(request):
                 first = first or time.perf_counter()
                 pieces.append(piece)
-                yield piece
+                yield sentences.feed(piece) if checked else piece
         except BackendError as exc:
             if not self.settings.fallback_extractive or not model.is_generative:
                 raise
             model, fallback = self._fallback_model(), str(exc)
-            yield "\n\n"
+            yield "" if checked else "\n\n"
             pieces = []
             for piece in model.stream(request):
                 first = first or time.perf_counter()
                 pieces.append(piece)
-                yield piece
+                yield sentences.feed(piece) if checked else piece
         name = f"{model.name} (fallback: {fallback})" if fallback else model.name
-        return finish("".join(pieces), name, first or time.perf_counter(), fallback)
+        answer = finish("".join(pieces), name, first or time.perf_counter(), fallback)
+        if checked:
+            yield sentences.rest(answer.text)
+        return answer
 
     def _fallback_model(self) -> ChatModel:
         if self._extractive is None:
@@ -248,6 +264,46 @@ class Assistant:
             fallback_reason=fallback,
             refusal_reason=gate or ("no supported sentence" if refused else ""),
         )
+
+
+class CheckedSentences:
+    """Model text in, checked text out: a sentence is checked once the next one has begun
+    (its markers, which may follow the full stop, are in), and shown if supported."""
+
+    def __init__(self, check: Callable[[str], list[Sentence]], mode: str) -> None:
+        self.check = check
+        self.mode = mode
+        self.raw = ""
+        self.done = 0  # sentences of `raw` already checked
+        self.shown = ""
+
+    def feed(self, piece: str) -> str:
+        self.raw += piece
+        spans = sentence_spans(self.raw)
+        out = []
+        while self.done + 1 < len(spans) and _begun(self.raw[slice(*spans[self.done + 1])]):
+            for sentence in self.check(self.raw[slice(*spans[self.done])]):
+                if sentence.supported or self.mode == "flag":
+                    out.append(cite.render([sentence], self.mode))
+            self.done += 1
+        return self._show(" ".join(out))
+
+    def rest(self, final: str) -> str:
+        """What the checked answer `final` adds to the text shown so far."""
+        if final.startswith(self.shown):
+            return self._show(final[len(self.shown) :].lstrip())
+        return self._show(final)  # only after a backend fell back: the answer is `final`
+
+    def _show(self, text: str) -> str:
+        if text and self.shown:
+            text = f" {text}"
+        self.shown += text
+        return text
+
+
+def _begun(sentence: str) -> bool:
+    """Has the model begun this sentence (more than markers and white space)?"""
+    return bool(cite.MARKER.sub("", sentence).strip())
 
 
 def normalise_history(history: History) -> list[ChatMessage]:
