@@ -1,7 +1,10 @@
-"""Load news articles from files: txt, md (YAML front matter), html, json and jsonl.
+"""Load news articles from files: txt, md (YAML front matter), html, json and jsonl, and
+any format a plugin registers under the `qa.loaders` entry-point group.
 
-Each loader turns one file into Articles. A file that cannot be read is reported as a
-`Skipped` with its reason; it never stops the rest of the folder.
+A loader (`Loader`) turns one file's text into records: dicts with "text" and any of
+"title", "source", "published", "url", "id". The built-in ones are registered the same way
+(pyproject.toml). A file that cannot be read is reported as a `Skipped` with its reason; it
+never stops the rest of the folder.
 """
 
 from __future__ import annotations
@@ -11,15 +14,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from qa.errors import InputError
 from qa.types import Article
 
-SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 SIDECAR = ".meta.yaml"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?", re.DOTALL)
@@ -31,6 +35,87 @@ class Skipped:
 
     path: str
     reason: str
+
+
+Record = dict[str, Any]
+
+
+class Loader(Protocol):
+    """`load(content, file)`: the records of one file (a `Skipped` in place of a bad one).
+    Raise ValueError with a one-line reason when the whole file is unreadable. A loader
+    whose `per_record` is true reads collections (JSON): a record's own fields win over the
+    file's `.meta.yaml`; otherwise the `.meta.yaml` wins over what the loader found."""
+
+    def __call__(self, content: str, file: Path) -> list[Record | Skipped]: ...
+
+
+def load_text(content: str, file: Path) -> list[Record | Skipped]:
+    return [{"text": content}]
+
+
+def load_markdown(content: str, file: Path) -> list[Record | Skipped]:
+    text, front = _split_front_matter(content)
+    return [{**front, "text": text}]
+
+
+def load_html(content: str, file: Path) -> list[Record | Skipped]:
+    from qa.html import extract
+
+    text, meta = extract(content)
+    return [{**meta, "text": text}]
+
+
+def load_json(content: str, file: Path) -> list[Record | Skipped]:
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    items = data if isinstance(data, list) else [data]
+    return [{"_where": str(i), "_record": item} for i, item in enumerate(items, 1)]
+
+
+def load_jsonl(content: str, file: Path) -> list[Record | Skipped]:
+    out: list[Record | Skipped] = []
+    for number, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append({"_where": str(number), "_line": True, "_record": json.loads(line)})
+        except json.JSONDecodeError as exc:
+            out.append(Skipped(f"{file}:{number}", f"invalid JSON ({exc.msg})"))
+    return out
+
+
+load_json.per_record = True  # type: ignore[attr-defined]
+load_jsonl.per_record = True  # type: ignore[attr-defined]
+# Used when qa runs from a source tree that was never installed (no entry points).
+_BUILT_IN: dict[str, Loader] = {
+    ".txt": load_text,
+    ".md": load_markdown,
+    ".markdown": load_markdown,
+    ".html": load_html,
+    ".htm": load_html,
+    ".json": load_json,
+    ".jsonl": load_jsonl,
+}
+
+
+@cache
+def loaders() -> dict[str, Loader]:
+    """File suffix (".txt") -> loader: the built-in ones and every `qa.loaders` plugin (the
+    entry point's name is the suffix without its dot)."""
+    found: dict[str, Loader] = dict(_BUILT_IN)
+    for point in entry_points(group="qa.loaders"):
+        suffix = "." + point.name.lower().lstrip(".")
+        try:
+            found[suffix] = point.load()
+        except Exception as exc:  # a broken plugin must not stop the built-in formats
+            raise InputError(f"loader plugin {point.value!r} for {suffix} failed: {exc}") from None
+    return found
+
+
+def suffixes() -> tuple[str, ...]:
+    return tuple(loaders())
 
 
 def iter_files(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
@@ -56,7 +141,8 @@ def load_file(
     """All articles in one file, and what in it was skipped. Files over `max_bytes` are
     skipped unread, so one huge file never fills the memory."""
     suffix = file.suffix.lower()
-    if suffix not in SUFFIXES:
+    loader = loaders().get(suffix)
+    if loader is None:
         return [], [Skipped(str(file), f"unsupported file type {suffix or '(none)'!r}")]
     try:
         str(file).encode("utf-8")
@@ -82,23 +168,12 @@ def load_file(
     except UnicodeDecodeError:
         return [], [Skipped(str(file), "not valid UTF-8 text")]
     default_id = file.relative_to(root).with_suffix("").as_posix()
-    meta = _sidecar(file)
-    if suffix in {".json", ".jsonl"}:
-        return _load_records(content, file, default_id, meta, suffix == ".jsonl")
-    if suffix in {".html", ".htm"}:
-        from qa.html import extract
-
-        text, html_meta = extract(content)
-        meta = {**html_meta, **meta}
-    elif suffix in {".md", ".markdown"}:
-        text, front = _split_front_matter(content)
-        meta = {**front, **meta}
-    else:
-        text = content
-    article = _make_article(meta, text, default_id, str(file))
-    if article is None:
-        return [], [Skipped(str(file), "no article text")]
-    return [article], []
+    try:
+        records = loader(content, file)
+    except ValueError as exc:
+        return [], [Skipped(str(file), str(exc))]
+    per_record = getattr(loader, "per_record", False)
+    return _articles(records, file, default_id, _sidecar(file), per_record)
 
 
 def _megabytes(size: int) -> str:
@@ -129,37 +204,30 @@ def _split_front_matter(content: str) -> tuple[str, dict[str, Any]]:
     return content[match.end() :], data
 
 
-def _load_records(
-    content: str, file: Path, default_id: str, meta: dict[str, Any], lines: bool
+def _articles(
+    records: list[Record | Skipped],
+    file: Path,
+    default_id: str,
+    sidecar: dict[str, Any],
+    per_record: bool,
 ) -> tuple[list[Article], list[Skipped]]:
     articles: list[Article] = []
-    skipped: list[Skipped] = []
-    if lines:
-        records: list[tuple[str, Any]] = []
-        for number, line in enumerate(content.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                records.append((f"line {number}", json.loads(line)))
-            except json.JSONDecodeError as exc:
-                skipped.append(Skipped(f"{file}:{number}", f"invalid JSON ({exc.msg})"))
-    else:
-        try:
-            data = json.loads(content)
-        except json.JSONDecodeError as exc:
-            return [], [Skipped(str(file), f"invalid JSON ({exc.msg} at line {exc.lineno})")]
-        items = data if isinstance(data, list) else [data]
-        records = [(f"record {i + 1}", item) for i, item in enumerate(items)]
-    many = len(records) > 1
-    for label, record in records:
-        where = f"{file}:{label.split()[-1]}" if many or lines else str(file)
+    skipped = [r for r in records if isinstance(r, Skipped)]
+    rows = [r for r in records if not isinstance(r, Skipped)]
+    many = len(rows) > 1
+    for i, row in enumerate(rows, 1):
+        label = str(row.get("_where", i))
+        where = f"{file}:{label}" if many or row.get("_line") else str(file)
+        record = row.get("_record", row)
         if not isinstance(record, dict):
             skipped.append(Skipped(where, "record is not a JSON object"))
             continue
-        fallback_id = f"{default_id}#{label.split()[-1]}" if many else default_id
-        article = _make_article({**meta, **record}, record.get("text"), fallback_id, where)
+        meta = {**sidecar, **record} if per_record else {**record, **sidecar}
+        fallback_id = f"{default_id}#{label}" if many else default_id
+        article = _make_article(meta, record.get("text"), fallback_id, where)
         if article is None:
-            skipped.append(Skipped(where, "record has no 'text'"))
+            reason = "record has no 'text'" if per_record else "no article text"
+            skipped.append(Skipped(where, reason))
         else:
             articles.append(article)
     return articles, skipped

@@ -1,8 +1,13 @@
-"""Chat backends by name. An unknown name is an error that lists the valid ones."""
+"""Chat backends by name: the built-in ones and every plugin registered under the
+`qa.backends` entry-point group (a factory `(settings, embedder) -> ChatModel`; the built-in
+ones are registered the same way in pyproject.toml). An unknown name is an error that lists
+the valid ones."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import cache
+from importlib.metadata import entry_points
 from typing import Any
 
 from qa.backends.base import ChatModel
@@ -45,12 +50,44 @@ def _ollama(settings: Settings, embedder: Embedder) -> ChatModel:
     return OpenAIChatModel(base, settings.llm_model, settings.llm_timeout, name="ollama")
 
 
-BACKENDS: dict[str, Factory] = {
+# Used when qa runs from a source tree that was never installed (no entry points).
+_BUILT_IN: dict[str, Factory] = {
     "extractive": _extractive,
     "llamacpp": _llamacpp,
     "openai": _openai,
     "ollama": _ollama,
 }
+
+
+class _Backends(Mapping[str, Factory]):
+    """Name -> factory, read from the entry points the first time it is used."""
+
+    @staticmethod
+    @cache
+    def _all() -> dict[str, Factory]:
+        found = dict(_BUILT_IN)
+        for point in entry_points(group="qa.backends"):
+            if point.name not in found:
+                found[point.name] = point.load
+        return found
+
+    def __getitem__(self, name: str) -> Factory:
+        factory = self._all()[name]
+        if name not in _BUILT_IN:
+            try:
+                factory = factory()  # the entry point's load(): import the plugin now
+            except Exception as exc:
+                raise UnknownNameError(f"chat backend {name!r} failed to load: {exc}") from None
+        return factory
+
+    def __iter__(self) -> Any:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+BACKENDS: Mapping[str, Factory] = _Backends()
 
 
 def create(llm: str | Any, settings: Settings, embedder: Embedder) -> ChatModel:
@@ -61,7 +98,6 @@ def create(llm: str | Any, settings: Settings, embedder: Embedder) -> ChatModel:
         from qa.backends.llamaindex import LlamaIndexChatModel
 
         return LlamaIndexChatModel(llm)
-    factory = BACKENDS.get(llm)
-    if factory is None:
+    if llm not in BACKENDS:
         raise UnknownNameError(f"unknown chat backend {llm!r}: use one of {', '.join(BACKENDS)}")
-    return factory(settings, embedder)
+    return BACKENDS[llm](settings, embedder)

@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 
 from qa.assistant import Assistant
-from qa.loaders import SUFFIXES
+from qa.loaders import suffixes
 from qa.ui.corpus import MAX_UPLOAD_BYTES, Corpus
 from qa.ui.handlers import Handlers
 from qa.ui.render import sources_html
@@ -164,7 +164,7 @@ def _corpus_tab(
             refresh = gr.Button("Refresh", size="sm")
         with gr.Column(scale=1):
             gr.Markdown(
-                f"### Add articles\n{', '.join(SUFFIXES)} files (a `.meta.yaml` beside "
+                f"### Add articles\n{', '.join(suffixes())} files (a `.meta.yaml` beside "
                 f"an article gives its title, outlet, date), up to "
                 f"{MAX_UPLOAD_BYTES // 2**20} MB each."
             )
@@ -172,7 +172,7 @@ def _corpus_tab(
                 file_count="multiple",
                 type="filepath",
                 label="Article files",
-                file_types=[*SUFFIXES, ".yaml"],
+                file_types=[*suffixes(), ".yaml"],
                 elem_id="qa-upload",
             )
             upload = gr.Button("Add to the index", variant="primary", elem_id="qa-upload-button")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from qa.errors import InputError
 from qa.ingest import Ingestor, IngestSummary, state_path
-from qa.loaders import SIDECAR, SUFFIXES, iter_files
+from qa.loaders import SIDECAR, iter_files, suffixes
 from qa.settings import Settings
 from qa.state import State
 from qa.ui.render import esc, table_html
@@ -46,9 +46,9 @@ def safe_name(name: str) -> str:
     if not clean or clean in {".", ".."}:
         raise InputError(f"file name {name!r} cannot be used: rename it and upload again")
     lower = clean.lower()
-    if not (lower.endswith(SIDECAR) or any(lower.endswith(s) for s in SUFFIXES)):
+    if not (lower.endswith(SIDECAR) or any(lower.endswith(s) for s in suffixes())):
         raise InputError(
-            f"{base!r} is not an article file: upload {', '.join(SUFFIXES)} (or {SIDECAR})"
+            f"{base!r} is not an article file: upload {', '.join(suffixes())} (or {SIDECAR})"
         )
     return clean
 
