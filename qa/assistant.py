@@ -13,16 +13,16 @@ from typing import Any
 from qa import cite, language, offline
 from qa.backends import registry
 from qa.backends.base import ChatModel, ChatRequest
-from qa.condense import condense_llm, condense_rules
+from qa.condense import Condenser, condense_llm, condense_rules
 from qa.embedding import Encoder
 from qa.errors import BackendError, IndexMissingError, InputError
 from qa.focus import focus
 from qa.gate import refusal_reason
 from qa.hostile import screen
 from qa.ingest import state_path
-from qa.judge import OfflineJudge
+from qa.judge import Judge, OfflineJudge
 from qa.prompting import format_passages, refusal_text, render
-from qa.retrieve import Filters, HybridRetriever, Retrieval
+from qa.retrieve import Filters, HybridRetriever, Retrieval, Retriever
 from qa.sentences import sentence_spans
 from qa.settings import Settings
 from qa.state import State
@@ -66,21 +66,29 @@ class Assistant:
         llm: str | Any = None,
         index: str | Path | None = None,
         encoder: Encoder | None = None,
+        judge: Judge | None = None,
+        retriever: Retriever | None = None,
+        condenser: Condenser | None = None,
         **options: Any,
     ) -> None:
+        """Any part can be given: `llm` (a backend name, a `ChatModel` or a llama-index LLM),
+        `judge` (checks each sentence), `retriever` (instead of the index), `condenser`
+        (question + history -> standalone query). The rest is built from the settings."""
         offline.apply()
         base = settings or Settings.load()
         self.settings = base.replace(index=Path(index) if index else None, **options)
         self.encoder = encoder or Encoder(self.settings.embedding_model, self.settings.batch_size)
-        self.judge = OfflineJudge(self.encoder)
+        self.judge: Judge = judge or OfflineJudge(self.encoder)
         self.model: ChatModel = registry.create(
             llm if llm is not None else self.settings.llm, self.settings, self.encoder
         )
-        self._retriever: HybridRetriever | None = None
+        self._retriever: Retriever | None = retriever
+        self._own_retriever = retriever is None
+        self._condenser = condenser
         self._extractive: ChatModel | None = None
 
     @property
-    def retriever(self) -> HybridRetriever:
+    def retriever(self) -> Retriever:
         if self._retriever is None:
             store = ChromaStore(self.settings, self.encoder.identity, create=False)
             if store.count() == 0:
@@ -92,7 +100,8 @@ class Assistant:
 
     def reopen(self) -> None:
         """Forget the open index, so articles ingested since are seen."""
-        self._retriever = None
+        if self._own_retriever:
+            self._retriever = None
 
     def warm_up(self) -> None:
         self.encoder.warm_up()
@@ -143,6 +152,8 @@ class Assistant:
         return question
 
     def condense(self, question: str, history: Sequence[ChatMessage]) -> str:
+        if self._condenser is not None:
+            return self._condenser(question, history)
         if self.settings.condense == "llm":
             return condense_llm(question, history, self.model)
         return condense_rules(question, history)

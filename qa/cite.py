@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.judge import OfflineJudge, content_stems, strip_markers
+from qa.judge import Judge, content_stems, strip_markers
 from qa.sentences import sentence_spans
 from qa.types import Citation, Passage, Sentence
 
@@ -49,7 +49,7 @@ def is_refusal(text: str) -> bool:
 
 
 def check(
-    text: str, passages: Sequence[Passage], judge: OfflineJudge, question: str = ""
+    text: str, passages: Sequence[Passage], judge: Judge, question: str = ""
 ) -> list[Sentence]:
     """Every sentence with its valid citations and the judge's verdict.
 
@@ -77,7 +77,7 @@ def check(
 
 
 def _cite_for(
-    text: str, claim: str, passages: Sequence[Passage], judge: OfflineJudge, question: str = ""
+    text: str, claim: str, passages: Sequence[Passage], judge: Judge, question: str = ""
 ) -> Sentence:
     """A sentence written without a valid marker gets the passage that supports it best."""
     best = None
@@ -93,7 +93,7 @@ def _cite_for(
 
 
 def citations(
-    sentences: Sequence[Sentence], passages: Sequence[Passage], judge: OfflineJudge
+    sentences: Sequence[Sentence], passages: Sequence[Passage], judge: Judge
 ) -> tuple[Citation, ...]:
     """One Citation per cited passage, quoting the passage span closest to the sentence."""
     by_n = {p.n: p for p in passages}
@@ -118,7 +118,7 @@ def citations(
     return tuple(out[n] for n in sorted(out))
 
 
-def quote_span(claim: str, passage: Passage, judge: OfflineJudge) -> tuple[int, int]:
+def quote_span(claim: str, passage: Passage, judge: Judge) -> tuple[int, int]:
     """Offsets (in the passage) of the passage sentence that best matches the claim."""
     spans = sentence_spans(passage.text)
     if not spans:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 from qa import language
 from qa.backends.base import ChatModel, ChatRequest
@@ -65,6 +66,12 @@ def _names(text: str, labels: frozenset[str] | set[str]) -> list[str]:
         for e in doc.ents
         if e.label_ in labels and not (e.root.dep_ == "compound" and e.root.head.pos_ == "NOUN")
     ]
+
+
+class Condenser(Protocol):
+    """The question and the conversation before it -> a query that stands on its own."""
+
+    def __call__(self, question: str, history: Sequence[ChatMessage]) -> str: ...
 
 
 def condense_rules(question: str, history: Sequence[ChatMessage]) -> str:

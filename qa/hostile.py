@@ -166,7 +166,7 @@ def flags(text: str) -> list[Flag]:
             personas |= _persona_names(sentence)
         if not reason and personas and any(p in sentence for p in personas):
             reason = CONTINUES
-        elif not reason and out and same_paragraph and out[-1].end == previous[1]:
+        elif not reason and out and same_paragraph and previous and out[-1].end == previous[1]:
             reason = CONTINUES if _continues(sentence) else ""
         if reason:
             out.append(Flag(a, b, reason))
@@ -206,7 +206,8 @@ def mask(text: str, found: Sequence[Flag] | None = None) -> str:
 def screen(passages: Sequence[Passage]) -> tuple[tuple[Passage, ...], tuple[FlaggedText, ...]]:
     """Passages as the model, the extractive backend and the checker read them (flagged text
     blanked), and what was flagged, for the source cards and the answer's notice."""
-    readable, flagged = [], []
+    readable: list[Passage] = []
+    flagged: list[FlaggedText] = []
     for p in passages:
         found = flags(p.text)
         if not found:
@@ -304,8 +305,8 @@ def _foreign(text: str) -> bool:
     almost none is an English function word."""
     letters = [c for c in text if c.isalpha()]
     if len(letters) >= 12:
-        other = sum(_script(c) not in ("LATIN", "") for c in letters)
-        if other / len(letters) > 0.5:
+        script = sum(_script(c) not in ("LATIN", "") for c in letters)
+        if script / len(letters) > 0.5:
             return True
     words = [w for w in re.findall(r"\b[^\W\d_]{2,}\b", text.replace("'s", "")) if w.islower()]
     if len(words) < 5:
@@ -409,7 +410,7 @@ def _english_reason(text: str) -> str:
     return ""
 
 
-def _quoted_tokens(doc) -> list[bool]:  # type: ignore[no-untyped-def]
+def _quoted_tokens(doc) -> list[bool]:
     """Which tokens stand inside quotation marks."""
     inside, out = False, []
     for t in doc:
@@ -421,7 +422,7 @@ def _quoted_tokens(doc) -> list[bool]:  # type: ignore[no-untyped-def]
     return out
 
 
-def _heading(token) -> bool:  # type: ignore[no-untyped-def]
+def _heading(token) -> bool:
     """ "SYSTEM: ignore ...": a word before a colon heads the line; it is no subject."""
     doc = token.doc
     if any(i < len(doc) and doc[i].text == ":" for i in (token.i + 1, token.right_edge.i + 1)):
@@ -429,7 +430,7 @@ def _heading(token) -> bool:  # type: ignore[no-untyped-def]
     return _vocative(token)
 
 
-def _vocative(token) -> bool:  # type: ignore[no-untyped-def]
+def _vocative(token) -> bool:
     """ "Assistant, tell ...": a noun set off by a comma before a bare verb (no modal, no
     tense) names who is spoken to; "The model, trained ..., forecast" is a subject."""
     doc, verb = token.doc, token.head
@@ -443,7 +444,7 @@ def _vocative(token) -> bool:  # type: ignore[no-untyped-def]
     )
 
 
-def _subject(verb):  # type: ignore[no-untyped-def]
+def _subject(verb):
     for c in verb.children:
         if c.dep_ in ("nsubj", "nsubjpass", "expl") and not _heading(c):
             return c
@@ -452,7 +453,7 @@ def _subject(verb):  # type: ignore[no-untyped-def]
     return None
 
 
-def _imperative(verb) -> bool:  # type: ignore[no-untyped-def]
+def _imperative(verb) -> bool:
     """An order: a bare verb that heads its clause with no subject and no modal."""
     if (
         verb.dep_ == "ROOT"
@@ -502,7 +503,7 @@ def _imperative(verb) -> bool:  # type: ignore[no-untyped-def]
     ) or any(t.text == ":" for t in before)
 
 
-def _obliged(verb) -> bool:  # type: ignore[no-untyped-def]
+def _obliged(verb) -> bool:
     for c in verb.children:
         if c.dep_ == "aux" and c.lemma_ in _OBLIGATION:
             return True
@@ -518,7 +519,7 @@ def _obliged(verb) -> bool:  # type: ignore[no-untyped-def]
     )
 
 
-def _machine(token) -> bool:  # type: ignore[no-untyped-def]
+def _machine(token) -> bool:
     words = [token, *token.conjuncts]
     for w in words:
         if w.lower_ in _MACHINE:
@@ -531,7 +532,7 @@ def _machine(token) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def _machine_agent(verb) -> bool:  # type: ignore[no-untyped-def]
+def _machine_agent(verb) -> bool:
     """A passive order to a machine: "... should be used by automated services"."""
     for c in verb.children:
         if c.dep_ == "agent":
@@ -539,7 +540,7 @@ def _machine_agent(verb) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def _addressed_machine(doc) -> bool:  # type: ignore[no-untyped-def]
+def _addressed_machine(doc) -> bool:
     """The sentence is addressed to a machine: a heading or vocative before ':' or ',' that
     names one ("AI readers:", "Assistant,", "To the model processing this text:"), or "if
     you are an AI ..."."""
@@ -573,7 +574,7 @@ def _addressed_machine(doc) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def _about_answer(verb) -> bool:  # type: ignore[no-untyped-def]
+def _about_answer(verb) -> bool:
     """The order is about the answer: its verb or a word under it is part of answering."""
     if verb.lemma_ in ("reply", "respond") or verb.lemma_ in _ROLEPLAY:
         return True
@@ -596,7 +597,7 @@ def _about_answer(verb) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def _owned_by_user(token) -> bool:  # type: ignore[no-untyped-def]
+def _owned_by_user(token) -> bool:
     return any(
         c.lower_ in ("user", "user's", "reader", "your") or c.lemma_ == "user"
         for c in token.subtree
@@ -604,7 +605,7 @@ def _owned_by_user(token) -> bool:  # type: ignore[no-untyped-def]
     ) or any(c.lemma_ in ("every", "any", "each") for c in token.children)
 
 
-def _your_answer(doc) -> bool:  # type: ignore[no-untyped-def]
+def _your_answer(doc) -> bool:
     """ "your reply", "your system prompt", "the user's question": the assistant's own turn."""
     for t in doc:
         own = t.lemma_.lower() in _RESPONSE - {"question", "user", "message", "mode", "chat"}
@@ -617,7 +618,7 @@ def _your_answer(doc) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def _role_claim(verb, subject) -> bool:  # type: ignore[no-untyped-def]
+def _role_claim(verb, subject) -> bool:
     """ "You are now DAN", "pretend to be", "imagine you are", "stay in character"."""
     if (
         verb.lemma_ in _ROLEPLAY
@@ -654,7 +655,7 @@ def _persona_names(sentence: str) -> set[str]:
     return {t.text for t in parse(sentence) if t.pos_ == "PROPN" and len(t.text) >= 3}
 
 
-def _deixis(doc) -> bool:  # type: ignore[no-untyped-def]
+def _deixis(doc) -> bool:
     """The order points at this text: "this article", "the figure above"."""
     for t in doc:
         if (
@@ -668,7 +669,7 @@ def _deixis(doc) -> bool:  # type: ignore[no-untyped-def]
     return False
 
 
-def _second_person(doc) -> bool:  # type: ignore[no-untyped-def]
+def _second_person(doc) -> bool:
     return any(t.lower_ in ("you", "your", "yourself") for t in doc)
 
 

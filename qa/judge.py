@@ -41,6 +41,21 @@ class Verdict:
     best_span: str = ""  # the passage sentence(s) closest to the claim
 
 
+class Judge(Protocol):
+    """Does `evidence` (the cited passages) support `sentence`? `context` (the other
+    retrieved passages) and `question` may help a judge, which is free to ignore them."""
+
+    name: str
+
+    def judge(
+        self,
+        sentence: str,
+        evidence: Sequence[str],
+        context: Sequence[str] = (),
+        question: str = "",
+    ) -> Verdict: ...
+
+
 def strip_markers(text: str) -> str:
     return " ".join(MARKER_LIKE.sub(" ", text).split())
 

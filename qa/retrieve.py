@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -33,6 +34,12 @@ class Retrieval:
     passages: tuple[Passage, ...]
     nearest: tuple[NearestArticle, ...]
     best_similarity: float
+
+
+class Retriever(Protocol):
+    """Passages for a query: the `k` best, numbered from 1, within `filters`."""
+
+    def retrieve(self, query: str, k: int, filters: Filters = ...) -> Retrieval: ...
 
 
 class HybridRetriever:

@@ -201,3 +201,87 @@ def test_cli_ask_json_and_one_line_errors(run_qa, seed_settings):
         bad = run_qa(*args)
         assert bad.returncode == 2, (args, bad.stdout, bad.stderr)
         assert len(bad.stderr.strip().splitlines()) == 1 and "Traceback" not in bad.stderr
+
+
+class _ListRetriever:
+    """A user's own retriever: passages kept in a list, best by shared words."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+
+    def retrieve(self, query, k, filters=None):
+        from qa.retrieve import Retrieval
+        from qa.types import Passage
+
+        words = set(query.lower().split())
+        ranked = sorted(self.texts, key=lambda t: -len(words & set(t.lower().split())))[:k]
+        passages = tuple(
+            Passage(
+                i,
+                f"c{i}",
+                f"a{i}",
+                f"Note {i}",
+                "Notes",
+                "2024-01-0{i}",
+                "",
+                t,
+                0,
+                len(t),
+                1.0,
+                0.9,
+            )
+            for i, t in enumerate(ranked, 1)
+        )
+        return Retrieval(passages, (), 0.9)
+
+
+class _VerbatimJudge:
+    """A stricter judge a user might plug in: only words copied from the evidence count."""
+
+    name = "verbatim"
+
+    def judge(self, sentence, evidence, context=(), question=""):
+        from qa.judge import Verdict, strip_markers
+
+        claim = strip_markers(sentence).rstrip(".")
+        ok = any(claim in e for e in evidence)
+        return Verdict(ok, float(ok), "verbatim" if ok else "not verbatim")
+
+
+def test_assistant_assembled_from_a_users_own_parts(encoder):
+    notes = [
+        "The Kessington ferry returned to service on Monday after six weeks of repairs.",
+        "The Kessington library opens a second floor in May.",
+    ]
+    text = (
+        "The Kessington ferry returned to service on Monday after six weeks of repairs [1]. "
+        "The ferry is back in service after a repair lasting six weeks [1]."
+    )
+    seen = []
+
+    def condenser(question, history):
+        seen.append((question, len(history)))
+        return question.replace("it", "the Kessington ferry")
+
+    bot = Assistant(
+        llm=FakeChatModel(text),
+        encoder=encoder,
+        retriever=_ListRetriever(notes),
+        judge=_VerbatimJudge(),
+        condenser=condenser,
+        index="/nonexistent/index",  # never opened: the retriever was given
+    )
+    answer = bot.answer("When did it return to service?", history=[("Any ferry news?", "Yes.")])
+    assert seen == [("When did it return to service?", 2)]
+    assert answer.standalone_query == "When did the Kessington ferry return to service?"
+    assert answer.passages[0].text == notes[0]
+    # the offline judge accepts the paraphrase; the user's verbatim judge does not
+    from qa.judge import OfflineJudge
+
+    paraphrase = "The ferry is back in service after a repair lasting six weeks."
+    assert OfflineJudge(encoder).judge(paraphrase, [notes[0]]).supported
+    assert [s.supported for s in answer.sentences] == [True, False]
+    assert answer.text.startswith("The Kessington ferry returned") and "lasting" not in answer.text
+    assert answer.citations[0].title == "Note 1"
+    bot.reopen()  # a given retriever is kept
+    assert bot.retriever.texts == notes

@@ -59,26 +59,28 @@ _BUILT_IN: dict[str, Factory] = {
 }
 
 
+def _given(factory: Factory) -> Callable[[], Factory]:
+    return lambda: factory
+
+
 class _Backends(Mapping[str, Factory]):
     """Name -> factory, read from the entry points the first time it is used."""
 
     @staticmethod
     @cache
-    def _all() -> dict[str, Factory]:
-        found = dict(_BUILT_IN)
+    def _all() -> dict[str, Callable[[], Factory]]:
+        """Each name with how to get its factory (a plugin is imported only when used)."""
+        found = {name: _given(factory) for name, factory in _BUILT_IN.items()}
         for point in entry_points(group="qa.backends"):
-            if point.name not in found:
-                found[point.name] = point.load
+            found.setdefault(point.name, point.load)
         return found
 
     def __getitem__(self, name: str) -> Factory:
-        factory = self._all()[name]
-        if name not in _BUILT_IN:
-            try:
-                factory = factory()  # the entry point's load(): import the plugin now
-            except Exception as exc:
-                raise UnknownNameError(f"chat backend {name!r} failed to load: {exc}") from None
-        return factory
+        load = self._all()[name]
+        try:
+            return load()
+        except Exception as exc:  # a broken plugin: one line, not a traceback
+            raise UnknownNameError(f"chat backend {name!r} failed to load: {exc}") from None
 
     def __iter__(self) -> Any:
         return iter(self._all())

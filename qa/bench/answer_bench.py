@@ -60,7 +60,7 @@ def citation_engine(
     from llama_index.core.query_engine import CitationQueryEngine
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    store = assistant.retriever.store
+    store = assistant.retriever.store  # type: ignore[attr-defined]  # the built-in one
     index = VectorStoreIndex.from_vector_store(
         ChromaVectorStore(chroma_collection=store.collection),
         embed_model=same_embedding(assistant.encoder),

@@ -6,22 +6,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from qa.backends.base import ChatModel, ChatRequest
 from qa.errors import BackendError, InputError
-from qa.judge import Verdict, strip_markers
+from qa.judge import Judge, Verdict, strip_markers
 from qa.prompting import quote_passage, render
 from qa.settings import Settings
 
 from .dataset import JudgePair
 from .metrics import balanced_accuracy
-
-
-class Judge(Protocol):
-    name: str
-
-    def judge(self, sentence: str, evidence: Sequence[str]) -> Verdict: ...
 
 
 class LLMJudge:
@@ -33,7 +26,13 @@ class LLMJudge:
         self.model = model
         self.name = f"llm:{model.name}"
 
-    def judge(self, sentence: str, evidence: Sequence[str]) -> Verdict:
+    def judge(
+        self,
+        sentence: str,
+        evidence: Sequence[str],
+        context: Sequence[str] = (),
+        question: str = "",
+    ) -> Verdict:
         claim = re.sub(r"\s+([.,;:!?])", r"\1", strip_markers(sentence))
         text = "\n\n".join(quote_passage(p) for p in evidence if p.strip())
         if not claim or not text:
@@ -61,12 +60,18 @@ class CachedJudge:
     def __init__(self, inner: Judge) -> None:
         self.inner = inner
         self.name = inner.name
-        self._cache: dict[tuple[str, tuple[str, ...]], Verdict] = {}
+        self._cache: dict[tuple[str, tuple[str, ...], tuple[str, ...], str], Verdict] = {}
 
-    def judge(self, sentence: str, evidence: Sequence[str]) -> Verdict:
-        key = (sentence, tuple(evidence))
+    def judge(
+        self,
+        sentence: str,
+        evidence: Sequence[str],
+        context: Sequence[str] = (),
+        question: str = "",
+    ) -> Verdict:
+        key = (sentence, tuple(evidence), tuple(context), question)
         if key not in self._cache:
-            self._cache[key] = self.inner.judge(sentence, evidence)
+            self._cache[key] = self.inner.judge(sentence, evidence, context, question)
         return self._cache[key]
 
     def supports(self, sentence: str, evidence: Sequence[str]) -> bool:

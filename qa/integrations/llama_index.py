@@ -117,7 +117,7 @@ class QARetriever(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         found = self.assistant.retriever.retrieve(query_bundle.query_str, self.top_k, self.filters)
-        passages, flagged = found.passages, ()
+        passages, flagged = found.passages, tuple[FlaggedText, ...]()
         if self.screen:
             passages, flagged = screen(passages)
         return [passage_node(p, flagged) for p in passages]
@@ -345,7 +345,7 @@ def source_passages(source_nodes: Sequence[NodeWithScore]) -> tuple[Passage, ...
         node = item.node
         meta = node.metadata or {}
         text = _SOURCE_LABEL.sub("", node.get_content())
-        start = int(meta.get("start", node.start_char_idx or 0) or 0)
+        start = int(meta.get("start", getattr(node, "start_char_idx", 0) or 0) or 0)
         out.append(
             Passage(
                 n=i,
