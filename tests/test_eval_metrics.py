@@ -319,3 +319,55 @@ def test_report_escapes_every_text_and_embeds_its_plots():
     summary = markdown(_results("a | b"))
     assert "| citation precision | 0.500 |" in summary and "a \\| b" in summary
     json.dumps(_results())
+
+
+class _YesJudge:
+    """A judge that says "supported" to everything (what the floors must catch)."""
+
+    name = "always-yes"
+
+    def judge(self, sentence, evidence, context=(), question=""):
+        from qa.judge import Verdict
+
+        return Verdict(True, 1.0, "yes")
+
+
+def test_eval_scores_the_raw_answer_and_the_checkers_removals(seed_settings, encoder):
+    from qa.assistant import Assistant
+    from qa.evaluation.dataset import EvalItem
+    from qa.evaluation.runner import score_answer, totals
+    from qa.judge import OfflineJudge
+
+    from .fakes import FakeChatModel
+
+    text = (
+        "Putin projected that Russian-Chinese trade would hit a record high of $200 billion "
+        "this year [1]. Putin projected that trade would hit $900 billion [1]."
+    )
+    bot = Assistant(seed_settings, llm=FakeChatModel(text), encoder=encoder)
+    answer = bot.answer("What did Putin project about trade?")
+    item = EvalItem("t1", "What did Putin project about trade?", ("$900 billion",), ())
+    row = score_answer(item, answer, CachedJudge(OfflineJudge(encoder)), 5)
+    # the model's raw answer holds the (wrong) expected string; the checked one dropped it
+    assert row["raw_correct"] is True and row["correct"] is False
+    assert row["raw_faithfulness"] == 0.5 and row["faithfulness"] == 0.5
+    assert row["checker_removed"] == 1 and row["checker_kept"] == 1
+    assert row["checker_removed_supported"] == 0 and row["checker_kept_unsupported"] == 0
+    # a judge that says yes to everything sees the removal as a mistake
+    yes = score_answer(item, answer, CachedJudge(_YesJudge()), 5)
+    assert yes["checker_removed_supported"] == 1 and yes["raw_faithfulness"] == 1.0
+    summed = totals([row, yes], 5)
+    assert summed["checker_removed"] == 2 and summed["raw_correctness"] == 1.0
+    assert summed["correctness"] == 0.0
+    page = markdown(
+        {
+            "eval_set": "t",
+            "questions": 2,
+            "command": "qa eval t",
+            "created": "now",
+            "judge": "offline",
+            "backends": {"fake": {"totals": summed, "by_kind": {}, "questions": [row, yes]}},
+        }
+    )
+    assert "Raw model answer vs shown (checked) answer" in page
+    assert "| fake | 2 | 1 | 2 | 0 |" in page

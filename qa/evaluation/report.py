@@ -97,6 +97,7 @@ def markdown(results: dict[str, Any], per_question: bool = True) -> str:
         *metrics_table(results),
         "",
     ]
+    out += _raw_and_checked(results)
     if results.get("judges"):
         out += _section(
             "Judges on the labelled pairs",
@@ -153,6 +154,60 @@ def markdown(results: dict[str, Any], per_question: bool = True) -> str:
         if per_question:
             out += _question_rows(run["questions"])
     return "\n".join(out) + "\n"
+
+
+RAW_VS_SHOWN = (
+    ("correctness", "answer correctness"),
+    ("citation_recall", "citation recall"),
+    ("citation_precision", "citation precision"),
+    ("faithfulness", "faithfulness"),
+)
+
+
+def _raw_and_checked(results: dict[str, Any]) -> list[str]:
+    """The model's raw answer against the shown one, and what the checker removed, each
+    as the scoring judge sees it (a judge other than the checker's makes this independent)."""
+    runs = {n: r["totals"] for n, r in results["backends"].items() if "checker_kept" in r["totals"]}
+    if not runs:
+        return []
+    judge = results.get("judge", "offline")
+    rows = []
+    for name, t in runs.items():
+        for key, label in RAW_VS_SHOWN:
+            rows.append((name, label, fmt(t.get(f"raw_{key}")), fmt(t.get(key))))
+    out = _section(
+        f"Raw model answer vs shown (checked) answer, scored by the {judge} judge",
+        ("backend", "metric", "raw (unchecked)", "shown (checked)"),
+        rows,
+    )
+    out += _section(
+        f"What the checker did, as the {judge} judge sees it",
+        (
+            "backend",
+            "sentences removed",
+            "of those, supported",
+            "sentences shown",
+            "of those, unsupported",
+        ),
+        [
+            (
+                name,
+                t["checker_removed"],
+                t["checker_removed_supported"],
+                t["checker_kept"],
+                t["checker_kept_unsupported"],
+            )
+            for name, t in runs.items()
+        ],
+    )
+    if judge == "offline":
+        out += [
+            "The offline judge is the checker's own method (here without the question and "
+            "the other passages), so these figures are not independent of the checker. Run "
+            "with `--judge llamacpp` (the bundled model as a yes/no judge) for one that is.",
+            "",
+        ]
+    return out
 
 
 def _question_rows(rows: Sequence[dict[str, Any]]) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from qa import cite
 from qa.errors import BackendError
 from qa.judge import strip_markers
 from qa.progress import make_progress
@@ -30,6 +31,51 @@ def shown_sentences(answer: Answer, unsupported: str) -> list[Sentence]:
 def passage_articles(answer: Answer) -> list[list[str]]:
     """Per passage, in rank order: its article and the wire copies it stands for."""
     return [[p.article_id, *(ref.article_id for ref in p.also_in)] for p in answer.passages]
+
+
+RAW_AND_CHECKER = (
+    "raw_correct",
+    "raw_citation_recall",
+    "raw_citation_precision",
+    "raw_faithfulness",
+    "checker_removed",
+    "checker_removed_supported",
+    "checker_kept",
+    "checker_kept_unsupported",
+)
+
+
+def raw_and_checker(
+    item: EvalItem, answer: Answer, judge: CachedJudge, unsupported: str
+) -> dict[str, Any]:
+    """The model's own answer scored as if shown unchecked (its sentences with the markers it
+    wrote), and the checker's effect as the scoring `judge` sees it: sentences it removed that
+    the judge finds supported, and shown sentences the judge finds unsupported."""
+    texts = {p.n: p.text for p in answer.passages}
+    raw = answer.raw_text  # the gate's refusal, when it refused before the model
+    parsed = [] if cite.is_refusal(raw) else cite.parse(raw)
+    written = [(s.text, tuple(n for n in s.markers if n in texts)) for s in parsed]
+    scores = m.citation_scores(written, texts, judge.supports)
+    raw_supported = [bool(c) and judge.supports(t, [texts[n] for n in c]) for t, c in written]
+
+    def supported(sentence: Sentence) -> bool:
+        evidence = [texts[n] for n in sentence.citations if n in texts]
+        return bool(evidence) and judge.supports(sentence.text, evidence)
+
+    removed = [s for s in answer.sentences if not s.supported]
+    kept = shown_sentences(answer, unsupported)
+    return {
+        "raw_correct": m.answer_correct(strip_markers(raw), item.answers)
+        if item.answerable and parsed
+        else (False if item.answerable else None),
+        "raw_citation_recall": scores.recall if scores else None,
+        "raw_citation_precision": scores.precision if scores else None,
+        "raw_faithfulness": m.faithfulness(raw_supported),
+        "checker_removed": len(removed),
+        "checker_removed_supported": sum(supported(s) for s in removed if s.citations),
+        "checker_kept": len(kept),
+        "checker_kept_unsupported": sum(not supported(s) for s in kept),
+    }
 
 
 def score_answer(
@@ -79,6 +125,7 @@ def score_answer(
         "first_token": answer.timings.first_token,
         "total": answer.timings.total,
         "sentences": sentences,
+        **raw_and_checker(item, answer, judge, unsupported),
         "redteam": redteam.check(item, answer, sentences, corpus_texts, unsupported)
         if item.redteam
         else None,
@@ -146,6 +193,8 @@ def error_row(item: EvalItem, error: str) -> dict[str, Any]:
             "citations": [],
             "passages": [],
             "redteam": redteam.error_check(error) if item.redteam else None,
+            **{key: None for key in RAW_AND_CHECKER},
+            "raw_correct": False if item.answerable else None,
             "error": error,
         }
     )
@@ -210,6 +259,17 @@ def totals(rows: Sequence[dict[str, Any]], k: int) -> dict[str, Any]:
         "total_p50": m.percentile(total, 50),
         "total_p95": m.percentile(total, 95),
         "errors": sum(bool(r["error"]) for r in rows),
+        "raw_correctness": m.mean(
+            [float(r["raw_correct"]) for r in answerable if r.get("raw_correct") is not None]
+        ),
+        "raw_citation_recall": m.mean([r.get("raw_citation_recall") for r in rows]),
+        "raw_citation_precision": m.mean([r.get("raw_citation_precision") for r in rows]),
+        "raw_faithfulness": m.mean([r.get("raw_faithfulness") for r in rows]),
+        **{
+            key: sum(r.get(key) or 0 for r in rows)
+            for key in RAW_AND_CHECKER
+            if key.startswith("checker_")
+        },
         **redteam.summary(rows),
     }
     return {key: _rounded(v) if isinstance(v, float) else v for key, v in out.items()}
