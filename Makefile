@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qa-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup ingest chat ask test lint eval eval-ci eval-general bench soak system-deps package-check clean
+.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures bench soak system-deps package-check clean
 
 # The pinned CPU build of torch goes in first: an unpinned one would pull a CUDA build.
 # llama-cpp-python comes from a portable wheel built once per machine (any x86-64 CPU with
@@ -62,6 +62,14 @@ eval-ci: setup
 	$(BIN)/qa eval eval/hostile/cases.jsonl --split test --llm extractive \
 	  --corpus eval/hostile/articles --index reports/hostile-index --report reports/hostile/ \
 	  --quiet --min-redteam-pass $(HOSTILE_FLOOR)
+
+# The README's seeds table, regenerated from a fresh run of both backends (commit and
+# command at its top): no figure there is typed by hand.
+figures: setup
+	rm -rf reports/figures-index
+	$(BIN)/qa eval eval/seeds.jsonl --llm extractive --llm llamacpp --index reports/figures-index \
+	  --report reports/figures/ --quiet
+	$(BIN)/python -m qa.evaluation.figures reports/figures/results.json --readme README.md
 
 # The general test split (eval/general/README.md): both backends and the peer, one run.
 GENERAL_CORPUS := reports/general-corpus

@@ -3,7 +3,9 @@ evaluation sets, the judges' own accuracy, thresholds and the report's escaping.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -371,3 +373,77 @@ def test_eval_scores_the_raw_answer_and_the_checkers_removals(seed_settings, enc
     )
     assert "Raw model answer vs shown (checked) answer" in page
     assert "| fake | 2 | 1 | 2 | 0 |" in page
+
+
+def test_figures_rewrite_the_readme_block_from_results(tmp_path):
+    from qa.evaluation.figures import main
+
+    totals = {"correctness": 0.5, "raw_correctness": 0.75, "hit@k": 1.0, "mrr": 0.9}
+    results = {
+        "command": "qa eval eval/seeds.jsonl --llm extractive",
+        "questions": 4,
+        "judge": "offline",
+        "created": "2026-12-03T10:00:00",
+        "backends": {"extractive": {"totals": totals}},
+        "judges": [{"name": "offline", "balanced_accuracy": 0.773}],
+    }
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results), "utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- figures:seeds -->\nold 0.958\n<!-- /figures:seeds -->\nend\n")
+    assert main([str(path), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old 0.958" not in text and text.startswith("intro\n") and text.endswith("end\n")
+    assert "| answer correctness (shown) | 0.500 |" in text
+    assert "| answer correctness (raw model answer) | 0.750 |" in text
+    assert "| retrieval hit@k / MRR | 1.000 / 0.900 |" in text
+    assert "`qa eval eval/seeds.jsonl --llm extractive`" in text and "offline 0.773" in text
+    assert main([str(path), "--readme", str(tmp_path / "missing.md")]) == 2
+
+
+def _ci_floors() -> dict[str, float]:
+    """The floors `make eval-ci` gates the seeds set with, read from the Makefile."""
+    from tests.conftest import ROOT
+
+    text = (ROOT / "Makefile").read_text("utf-8")
+    block = text.split("eval-ci: setup", 1)[1].split("rm -rf reports/hostile-index", 1)[0]
+    found = re.findall(r"--(min-[a-z-]+) ([0-9.]+)", block)
+    assert len(found) >= 8, block
+    return {flag.replace("-", "_"): float(value) for flag, value in found}
+
+
+class _TopPassage:
+    """An answerer that copies the top passage's opening sentences, whatever is asked."""
+
+    name = "copy-top-passage"
+    can_stream = True
+    is_generative = True
+
+    def warm_up(self):
+        pass
+
+    def stream(self, request):
+        from qa.sentences import split_sentences
+
+        top = request.passages[0]
+        yield " ".join(f"{s} [{top.n}]" for s in split_sentences(top.text)[:2])
+
+
+def test_ci_floors_fail_a_passage_copier_and_an_always_yes_judge(seed_settings, encoder):
+    from qa.assistant import Assistant
+    from qa.evaluation.runner import run_backend, totals
+    from qa.judge import OfflineJudge
+    from tests.conftest import ROOT
+
+    floors = _ci_floors()
+    items = load_eval_set(ROOT / "eval" / "seeds.jsonl")
+    copier = Assistant(seed_settings, llm=_TopPassage(), encoder=encoder)
+    rows = run_backend(copier, items, CachedJudge(OfflineJudge(encoder)), "copier", quiet=True)
+    results = {"backends": {"copier": {"totals": totals(rows, 5)}}, "judges": []}
+    answer_floors = {k: v for k, v in floors.items() if k != "min_judge_accuracy"}
+    missed = unmet_thresholds(results, answer_floors)
+    assert any("correctness" in f for f in missed), missed
+    yes = score_judge(_YesJudge(), load_judge_set(ROOT / "eval" / "judge.jsonl"))
+    assert yes.balanced_accuracy == 0.5
+    judged = {"backends": {}, "judges": [dataclasses.asdict(yes)]}
+    assert unmet_thresholds(judged, {"min_judge_accuracy": floors["min_judge_accuracy"]})
