@@ -38,8 +38,9 @@ def commit() -> str:
 
 def table(results: dict[str, Any]) -> list[str]:
     names = list(results["backends"])
+    measured = results.get("commit") or commit()
     lines = [
-        f"Commit {commit()}, `{results['command']}` ({results['questions']} questions, "
+        f"Commit {measured}, `{results['command']}` ({results['questions']} questions, "
         f"judge: {results['judge']}, run {results['created'][:10]}):",
         "",
         "| metric | " + " | ".join(names) + " |",

@@ -13,6 +13,7 @@ from qa.errors import IndexMissingError
 from qa.settings import Settings
 
 from .dataset import EvalItem, load_judge_set
+from .figures import commit
 from .judges import make_judge, score_judge
 from .peer import NAME as PEER
 from .redteam import article_texts
@@ -122,6 +123,7 @@ def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
         "judge": judge.name,
         "questions": len(plan.items),
         "created": dt.datetime.now().isoformat(timespec="seconds"),
+        "commit": commit(),
         "index": str(settings.index),
         "backends": backends,
         "judges": judges,
