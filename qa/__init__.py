@@ -24,16 +24,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from qa.assistant import Assistant, answer
+    from qa.answer.assistant import Assistant, answer
     from qa.errors import QAError
-    from qa.ingest import ingest
+    from qa.index.ingest import ingest
     from qa.settings import Settings
     from qa.types import Answer, Citation
 
 _LAZY = {
-    "Assistant": "qa.assistant",
-    "answer": "qa.assistant",
-    "ingest": "qa.ingest",
+    "Assistant": "qa.answer.assistant",
+    "answer": "qa.answer.assistant",
+    "ingest": "qa.index.ingest",
     "Settings": "qa.settings",
     "QAError": "qa.errors",
     "Answer": "qa.types",

@@ -6,13 +6,16 @@ import dataclasses
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from qa.errors import InputError
 
-_CHOICES = {
-    "unsupported": ("drop", "flag"),
-    "condense": ("rules", "llm"),
+# What happens to a sentence the checker finds unsupported, and how follow-ups are rewritten.
+Unsupported = Literal["drop", "flag"]
+Condense = Literal["rules", "llm"]
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "unsupported": get_args(Unsupported),
+    "condense": get_args(Condense),
 }
 
 
@@ -47,8 +50,8 @@ class Settings:
     top_k: int = 5
     focus_sentences: int = 4  # sentences of the passages a model reads; 0: whole passages
     min_similarity: float = 0.15  # below: refuse without asking the model
-    unsupported: str = "drop"
-    condense: str = "rules"
+    unsupported: Unsupported = "drop"
+    condense: Condense = "rules"
     fallback_extractive: bool = False  # `qa chat` turns it on unless told not to
     max_question_chars: int = 4000
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from qa import offline
-from qa.bench.net import free_port, stop, wait_http
+from qa.procs import free_port, stop, wait_http
 
 offline.apply()
 
@@ -24,7 +24,7 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="session")
 def encoder():
-    from qa.embedding import Encoder
+    from qa.index.embedding import Encoder
 
     enc = Encoder()
     enc.warm_up()
@@ -34,7 +34,7 @@ def encoder():
 @pytest.fixture(scope="session")
 def seed_settings(tmp_path_factory, encoder):
     """A real index of seeds/ in a temp folder, built once per session."""
-    from qa.ingest import Ingestor
+    from qa.index.ingest import Ingestor
     from qa.settings import Settings
 
     settings = Settings.load(index=tmp_path_factory.mktemp("seed-index"))
@@ -44,7 +44,7 @@ def seed_settings(tmp_path_factory, encoder):
 
 @pytest.fixture(scope="session")
 def extractive(seed_settings, encoder):
-    from qa.assistant import Assistant
+    from qa.answer.assistant import Assistant
 
     return Assistant(seed_settings, llm="extractive", encoder=encoder)
 

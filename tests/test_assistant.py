@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from qa.assistant import Assistant
+from qa.answer.assistant import Assistant
 from qa.errors import IndexMissingError, InputError, UnknownNameError
-from qa.ingest import Ingestor
+from qa.index.ingest import Ingestor
 from qa.settings import Settings
 
 from .conftest import SEEDS
@@ -210,7 +210,7 @@ class _ListRetriever:
         self.texts = texts
 
     def retrieve(self, query, k, filters=None):
-        from qa.retrieve import Retrieval
+        from qa.retrieval.hybrid import Retrieval
         from qa.types import Passage
 
         words = set(query.lower().split())
@@ -241,7 +241,7 @@ class _VerbatimJudge:
     name = "verbatim"
 
     def judge(self, sentence, evidence, context=(), question=""):
-        from qa.judge import Verdict, strip_markers
+        from qa.grounding.judge import Verdict, strip_markers
 
         claim = strip_markers(sentence).rstrip(".")
         ok = any(claim in e for e in evidence)
@@ -276,7 +276,7 @@ def test_assistant_assembled_from_a_users_own_parts(encoder):
     assert answer.standalone_query == "When did the Kessington ferry return to service?"
     assert answer.passages[0].text == notes[0]
     # the offline judge accepts the paraphrase; the user's verbatim judge does not
-    from qa.judge import OfflineJudge
+    from qa.grounding.judge import OfflineJudge
 
     paraphrase = "The ferry is back in service after a repair lasting six weeks."
     assert OfflineJudge(encoder).judge(paraphrase, [notes[0]]).supported

@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from qa.assistant import Assistant
+from qa.answer.assistant import Assistant
 from qa.backends.base import ChatRequest
 from qa.backends.openai_compat import OpenAIChatModel
 from qa.errors import BackendError
@@ -190,7 +190,7 @@ def test_bundled_model_answers_a_seed_question_with_real_citations(seed_settings
 
 @pytest.mark.slow
 def test_bundled_model_ignores_instructions_inside_an_article(tmp_path, encoder):
-    from qa.ingest import Ingestor
+    from qa.index.ingest import Ingestor
 
     corpus = tmp_path / "c"
     corpus.mkdir()

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from qa.errors import InputError
-from qa.ingest import Ingestor
+from qa.index.ingest import Ingestor
 from qa.settings import Settings
 
 from .conftest import SEEDS

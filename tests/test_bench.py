@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from qa.state import State
+from qa.index.keywords import State
 
 SECTIONS = ("ingest", "answer", "scale", "server", "memory")
 PATHS = ("bare_chroma", "dense", "bm25", "hybrid")
@@ -96,7 +96,7 @@ def test_bench_rejects_bad_sizes_in_one_line(run_qa, tmp_path):
 
 
 def _state_with(tmp_path, texts):
-    from qa.chunking import Chunker
+    from qa.corpus.chunking import Chunker
     from qa.types import Article
 
     state = State(tmp_path / "state.sqlite3")
@@ -135,7 +135,7 @@ def test_a_reader_sees_articles_another_process_ingests_after_its_searches(tmp_p
     """The chat page keeps its keyword index open while `qa ingest` adds articles."""
     reader = _state_with(tmp_path, ["The council met to discuss the harbour budget."])
     assert reader.search("harbour", 5)
-    from qa.chunking import Chunker
+    from qa.corpus.chunking import Chunker
     from qa.types import Article
 
     writer = State(tmp_path / "state.sqlite3")

@@ -1,4 +1,4 @@
-"""The BM25 impact lists (qa/bm25.py): exact rankings, kept right through re-ingest and
+"""The BM25 impact lists (qa/index/bm25.py): exact rankings, kept right through re-ingest and
 removal, and built for an index written before they existed.
 
 The lists start at 2,000 chunks per word in production; here they start at 40 (and hold 200
@@ -12,10 +12,10 @@ import sqlite3
 
 import pytest
 
-from qa import bm25
 from qa.bench.corpora import gensim_lee_path
-from qa.sentences import sentence_spans
-from qa.state import State
+from qa.index import bm25
+from qa.index.keywords import State
+from qa.text.sentences import sentence_spans
 from qa.types import Chunk
 
 

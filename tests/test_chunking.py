@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from qa.chunking import Chunker, approx_token_counts
-from qa.sentences import split_sentences
+from qa.corpus.chunking import Chunker, approx_token_counts
+from qa.text.sentences import split_sentences
 from qa.types import Article
 
 

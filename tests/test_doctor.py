@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from qa import doctor
+from qa.commands import checks as doctor
 
 from .conftest import SEEDS, free_port
 

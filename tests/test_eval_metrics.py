@@ -193,7 +193,7 @@ def test_judge_set_has_the_hard_kinds():
 
 
 def test_offline_judge_balanced_accuracy_on_the_judge_set(encoder):
-    from qa.judge import OfflineJudge
+    from qa.grounding.judge import OfflineJudge
 
     score = score_judge(OfflineJudge(encoder), load_judge_set(EVAL / "judge.jsonl"))
     print(
@@ -329,16 +329,16 @@ class _YesJudge:
     name = "always-yes"
 
     def judge(self, sentence, evidence, context=(), question=""):
-        from qa.judge import Verdict
+        from qa.grounding.judge import Verdict
 
         return Verdict(True, 1.0, "yes")
 
 
 def test_eval_scores_the_raw_answer_and_the_checkers_removals(seed_settings, encoder):
-    from qa.assistant import Assistant
+    from qa.answer.assistant import Assistant
     from qa.evaluation.dataset import EvalItem
     from qa.evaluation.runner import score_answer, totals
-    from qa.judge import OfflineJudge
+    from qa.grounding.judge import OfflineJudge
 
     from .fakes import FakeChatModel
 
@@ -376,7 +376,7 @@ def test_eval_scores_the_raw_answer_and_the_checkers_removals(seed_settings, enc
 
 
 def test_figures_rewrite_the_readme_block_from_results(tmp_path):
-    from qa.evaluation.figures import main
+    from qa.bench.figures import main
 
     totals = {"correctness": 0.5, "raw_correctness": 0.75, "hit@k": 1.0, "mrr": 0.9}
     results = {
@@ -423,16 +423,16 @@ class _TopPassage:
         pass
 
     def stream(self, request):
-        from qa.sentences import split_sentences
+        from qa.text.sentences import split_sentences
 
         top = request.passages[0]
         yield " ".join(f"{s} [{top.n}]" for s in split_sentences(top.text)[:2])
 
 
 def test_ci_floors_fail_a_passage_copier_and_an_always_yes_judge(seed_settings, encoder):
-    from qa.assistant import Assistant
+    from qa.answer.assistant import Assistant
     from qa.evaluation.runner import run_backend, totals
-    from qa.judge import OfflineJudge
+    from qa.grounding.judge import OfflineJudge
     from tests.conftest import ROOT
 
     floors = _ci_floors()

@@ -19,10 +19,11 @@ from pathlib import Path
 import chromadb
 import pytest
 
-from qa.assistant import Assistant
+from qa.answer.assistant import Assistant
 from qa.bench.corpora import write_abc_corpus
 from qa.errors import BackendError, InputError, ModelIntegrityError
-from qa.ingest import Ingestor, state_path
+from qa.index import keywords_path as state_path
+from qa.index.ingest import Ingestor
 from qa.models import BUNDLED_GGUF_NAME, BUNDLED_GGUF_SIZE, resolve_gguf
 from qa.settings import Settings
 

@@ -1,4 +1,4 @@
-"""The instruction detector (qa/hostile.py) on sentences written for these tests, the
+"""The instruction detector (qa/text/hostile.py) on sentences written for these tests, the
 hand-written hard negatives of eval/hostile, and what the assistant does with a flagged
 passage: kept out of the answer and its checker, shown with its reason."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.hostile import (
+from qa.text.hostile import (
     CONTINUES,
     FOREIGN,
     OBFUSCATED,
@@ -138,8 +138,8 @@ def test_screened_passages_say_what_was_flagged_and_where():
 def test_the_assistant_neither_quotes_nor_trusts_an_injected_fact(tmp_path, encoder):
     """End to end with the extractive backend: the injected 'fact' cannot be the answer,
     the checker does not accept it, and the answer says a source was flagged."""
-    from qa.assistant import Assistant
-    from qa.ingest import Ingestor
+    from qa.answer.assistant import Assistant
+    from qa.index.ingest import Ingestor
     from qa.settings import Settings
 
     corpus = tmp_path / "corpus"

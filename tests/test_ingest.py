@@ -16,7 +16,7 @@ import pytest
 
 from qa.bench.corpora import write_abc_corpus
 from qa.errors import EmbeddingMismatchError
-from qa.ingest import Ingestor
+from qa.index.ingest import Ingestor
 from qa.settings import Settings
 
 from .conftest import BIN, SEEDS

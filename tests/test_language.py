@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from qa import language
-from qa.condense import condense_rules
-from qa.gate import refusal_reason
-from qa.judge import OfflineJudge
-from qa.question import analyse, holds
-from qa.retrieve import Retrieval
+from qa.answer.condense import condense_rules
+from qa.answer.gate import refusal_reason
+from qa.grounding.judge import OfflineJudge
+from qa.retrieval.hybrid import Retrieval
+from qa.text import language
+from qa.text.question import analyse, holds
 from qa.types import ChatMessage, Passage
 
 PASSAGE = (

@@ -9,7 +9,7 @@ from llama_index.core.base.response.schema import Response
 from llama_index.core.query_engine import CitationQueryEngine
 from llama_index.core.schema import QueryBundle
 
-from qa.assistant import Assistant
+from qa.answer.assistant import Assistant
 from qa.integrations.llama_index import (
     CheckedChatEngine,
     CheckedQueryEngine,
@@ -28,7 +28,7 @@ def _markers(text: str) -> set[int]:
 
 
 def test_retriever_returns_nodes_with_article_metadata_and_offsets(extractive, seed_settings):
-    from qa.loaders import load_file
+    from qa.corpus.loaders import load_file
     from tests.conftest import SEEDS
 
     nodes = QARetriever(extractive, top_k=3).retrieve(QUESTION)
@@ -55,7 +55,7 @@ def test_retriever_returns_nodes_with_article_metadata_and_offsets(extractive, s
 
 
 def test_retriever_blanks_injected_instructions(tmp_path, encoder):
-    from qa.ingest import Ingestor
+    from qa.index.ingest import Ingestor
 
     corpus = tmp_path / "c"
     corpus.mkdir()
@@ -165,7 +165,7 @@ def test_citation_query_engine_over_qa_retriever(extractive):
     """A plain llama-index CitationQueryEngine on qa's retrieval, its answer checked by qa."""
     from llama_cpp import Llama
 
-    from qa.bench.llamaindex_baseline import same_llm
+    from qa.integrations.llama_index_peer import same_llm
     from qa.models import tiny_gguf
 
     llama = Llama(model_path=str(tiny_gguf()), n_ctx=2048, verbose=False, seed=0)

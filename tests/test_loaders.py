@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.corpus.loaders import iter_files, load_file
 from qa.errors import InputError
-from qa.loaders import iter_files, load_file
 
 from .conftest import SEEDS
 
@@ -145,3 +145,29 @@ def test_html_text_a_reader_never_sees_is_not_ingested(tmp_path):
     (tmp_path / "market.html").write_text(page, "utf-8")
     [article], _ = load_dir(tmp_path)
     assert article.text == "The market opens on Saturday at 8am."
+
+
+@pytest.mark.parametrize(
+    "written, iso",
+    [
+        ("2024-12-03", "2024-12-03"),
+        ("2024-12-03T23:30:00-05:00", "2024-12-03"),  # the article's own calendar day
+        ("Tue, 03 Dec 2024 10:00:00 GMT", "2024-12-03"),  # RSS/RFC 2822
+        ("December 3rd, 2024", "2024-12-03"),
+        ("3 Dec. 2024", "2024-12-03"),
+        ("03.12.2024", "2024-12-03"),  # day first
+        ("Friday, 29 February 2024 09:00", "2024-02-29"),
+        ("June 2024", ""),  # no day: not made up
+        ("3 December", ""),  # no year: not this year
+        ("03/12/2024", ""),  # March or December: not guessed
+        ("yesterday", ""),
+    ],
+)
+def test_a_date_as_news_metadata_writes_it_becomes_the_article_date(tmp_path, written, iso):
+    (tmp_path / "a.md").write_text(
+        f"---\ntitle: T\npublished: {json.dumps(written)}\n---\nThe council met on Monday.\n",
+        encoding="utf-8",
+    )
+    [article], skipped = load_file(tmp_path / "a.md", tmp_path)
+    assert not skipped
+    assert article.published == iso

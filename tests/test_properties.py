@@ -10,10 +10,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import Chunker
-from qa.cite import MARKER, parse, render
-from qa.loaders import load_file
-from qa.sentences import sentence_spans
+from qa.corpus.chunking import Chunker
+from qa.corpus.loaders import load_file
+from qa.grounding.cite import MARKER, parse, render
+from qa.text.sentences import sentence_spans
 from qa.types import Article, Passage, Sentence
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=3000)

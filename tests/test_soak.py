@@ -1,4 +1,4 @@
-"""The bounded soak: concurrent chat sessions (`python -m qa.soak`) against a real `qa chat`
+"""The bounded soak: concurrent chat sessions (`python -m qa.bench.soak`) against a real `qa chat`
 on 127.0.0.1 over an index of seeds/: no errors, no crossed histories, flat memory, p95
 latency reported; then a few questions through the local llama.cpp model (the tiny GGUF)."""
 
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from qa.soak import CONVERSATIONS, Step, check_reply
+from qa.bench.soak import CONVERSATIONS, Step, check_reply
 
 from .conftest import SEEDS
 from .ui_helpers import chat_server
@@ -25,7 +25,7 @@ RSS_MARGIN = 1.25  # end of the run vs. after warm-up: flat memory, with room fo
 
 @pytest.fixture(scope="module")
 def seed_index(tmp_path_factory, encoder) -> Path:
-    from qa.ingest import Ingestor
+    from qa.index.ingest import Ingestor
     from qa.settings import Settings
 
     root = tmp_path_factory.mktemp("soak")
@@ -34,9 +34,9 @@ def seed_index(tmp_path_factory, encoder) -> Path:
 
 
 def soak(url: str, *args: str, timeout: float = 600) -> tuple[int, dict, str]:
-    """`python -m qa.soak --json` as a user runs it; returns exit code, report, stderr."""
+    """`python -m qa.bench.soak --json` as a user runs it; returns exit code, report, stderr."""
     proc = subprocess.run(
-        [sys.executable, "-m", "qa.soak", "--url", url, "--json", *args],
+        [sys.executable, "-m", "qa.bench.soak", "--url", url, "--json", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -85,7 +85,7 @@ def test_soak_on_a_closed_port_is_a_one_line_error(tmp_path):
 
     code, report, err = soak(f"http://127.0.0.1:{free_port()}/", "--questions", "1")
     assert code == 2 and report == {}
-    assert err.startswith("qa.soak: error: cannot reach `qa chat` at http://127.0.0.1:")
+    assert err.startswith("qa.bench.soak: error: cannot reach `qa chat` at http://127.0.0.1:")
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 

@@ -38,7 +38,7 @@ SEED_TEXTS = [p.read_text("utf-8") for p in SEEDS.glob("*.txt")]
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, encoder):
     """`qa chat` on its own index of seeds/ (tests add articles to it)."""
-    from qa.ingest import Ingestor
+    from qa.index.ingest import Ingestor
     from qa.settings import Settings
 
     root = tmp_path_factory.mktemp("ui")
@@ -283,7 +283,7 @@ def test_unsupported_sentences_are_marked_only_when_flagging():
 
 
 def test_an_empty_index_is_a_message_in_the_chat_not_a_traceback(tmp_path, encoder):
-    from qa.assistant import Assistant
+    from qa.answer.assistant import Assistant
     from qa.settings import Settings
     from qa.ui.corpus import Corpus
     from qa.ui.handlers import Handlers

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.bench.net import children
+from qa.procs import children
 
 from .conftest import SEEDS
 from .ui_helpers import (
@@ -48,7 +48,7 @@ def model_children(parent: int) -> list[int]:
 def model_page(tmp_path_factory, encoder):
     from playwright.sync_api import sync_playwright
 
-    from qa.ingest import Ingestor
+    from qa.index.ingest import Ingestor
     from qa.settings import Settings
 
     root = tmp_path_factory.mktemp("ui-model")

@@ -1,10 +1,10 @@
-"""How well qa.hostile tells instructions from news: detection on the red-team attacks,
+"""How well qa.text.hostile tells instructions from news: detection on the red-team attacks,
 false alarms on ordinary sentences.
 
     python eval/hostile/detector.py [--ordinary /tmp/ordinary.jsonl] [--split dev|test|all]
                                     [--show] [--json OUT]
 
-- attacks: `attacks.jsonl`, each attack text through `qa.hostile.flags`; detected when one
+- attacks: `attacks.jsonl`, each attack text through `qa.text.hostile.flags`; detected when one
   of its sentences is flagged (for `encoded` the attack as written, not the payload; HTML
   as text, see `as_read`).
 - hard negatives: `hard_negatives.jsonl`, 60 hand-written news sentences that look like
@@ -12,7 +12,7 @@ false alarms on ordinary sentences.
 - ordinary: the output of `ordinary.py` (>= 1,000 real sentences; RGB passages, the seeds,
   mini_newsgroup); split by a hash of the id (dev/test, about half each).
 
-Rules in qa/hostile.py were written from the dev split only; report test. `--show` prints
+Rules in qa/text/hostile.py were written from the dev split only; report test. `--show` prints
 the misses and false alarms of the chosen split (use it on dev only).
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from qa.hostile import assess, flags  # noqa: E402
+from qa.text.hostile import assess, flags  # noqa: E402
 
 _TAG = re.compile(r"<[/a-zA-Z][^>]*>")
 _COMMENT = re.compile(r"<!--(.*?)-->", re.DOTALL)

@@ -10,13 +10,13 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from qa import language
 from qa.backends.base import ChatRequest
-from qa.cite import with_markers
-from qa.focus import relevance
-from qa.judge import Embedder, content_stems
-from qa.question import analyse, holds
-from qa.sentences import sentence_spans
+from qa.grounding.focus import relevance
+from qa.grounding.judge import Embedder, content_stems
+from qa.grounding.markers import with_markers
+from qa.text import language
+from qa.text.question import analyse, holds
+from qa.text.sentences import sentence_spans
 
 REFUSAL = "The articles do not answer this question."
 # How many of the most relevant sentences are read for the asked-for slot, and how far

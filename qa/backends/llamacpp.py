@@ -58,7 +58,7 @@ class ModelProcess:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self) -> None:
-        from qa.bench.net import free_port
+        from qa.procs import free_port
 
         if importlib.util.find_spec("llama_cpp") is None or not _has_server_extra():
             raise InputError(_NEEDS)
@@ -124,7 +124,7 @@ class ModelProcess:
         return f"exited with code {code}" + (f": {last}" if last else "")
 
     def stop(self) -> None:
-        from qa.bench.net import stop
+        from qa.procs import stop
 
         proc, self.proc = self.proc, None
         if proc is not None and proc.poll() is None:

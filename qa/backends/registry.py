@@ -12,7 +12,7 @@ from typing import Any
 
 from qa.backends.base import ChatModel
 from qa.errors import UnknownNameError
-from qa.judge import Embedder
+from qa.grounding.judge import Embedder
 from qa.settings import Settings
 
 Factory = Callable[[Settings, Embedder], ChatModel]

@@ -8,8 +8,8 @@ import statistics
 import time
 from typing import Any
 
-from qa.assistant import Assistant
-from qa.bench.llamaindex_baseline import same_embedding, same_llm
+from qa.answer.assistant import Assistant
+from qa.integrations.llama_index_peer import same_embedding, same_llm
 from qa.settings import Settings
 
 # Warms a model's state before timing; not one of the measured questions.

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from qa.bench.corpora import write_abc_corpus
-from qa.bench.llamaindex_baseline import same_embedding
-from qa.embedding import Encoder
-from qa.ingest import Ingestor, _embed_text
-from qa.loaders import iter_files, load_file
+from qa.corpus.loaders import iter_files, load_file
+from qa.index.embedding import Encoder
+from qa.index.ingest import Ingestor, _embed_text
+from qa.integrations.llama_index_peer import same_embedding
 from qa.settings import Settings
 
 

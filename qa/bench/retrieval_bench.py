@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 
 from qa.bench.scaled import SentencePool
-from qa.embedding import Encoder
-from qa.retrieve import HybridRetriever
+from qa.index import Index
+from qa.index.embedding import Encoder
+from qa.index.keywords import State
+from qa.retrieval.hybrid import HybridRetriever
 from qa.settings import Settings
-from qa.state import State
-from qa.store import ChromaStore
 
 K = 5
 PATHS = ("bare_chroma", "dense", "bm25", "hybrid")
@@ -51,8 +51,8 @@ def measure(
     if server:
         overrides.update(chroma_host=server[0], chroma_port=server[1])
     settings = Settings.load(**overrides)
-    store = ChromaStore(settings, encoder.identity, create=False)
-    state = State(index / "state.sqlite3")
+    opened = Index(settings, encoder.identity)
+    store, state = opened.store, opened.keywords
     retriever = HybridRetriever(encoder, store, state)
     vectors = encoder.encode(texts)
     pool = max(4 * K, 20)
@@ -128,7 +128,7 @@ def chroma_server(
 ) -> Iterator[tuple[str, int]]:
     """A real `chroma run` on 127.0.0.1 over `path`, stopped afterwards; `started` gets the
     process once it answers (to read its memory)."""
-    from qa.bench.net import stop, wait_http
+    from qa.procs import stop, wait_http
 
     chroma = Path(sys.executable).with_name("chroma")
     proc = subprocess.Popen(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.bench import answer_bench, ingest_bench, plots, scale_bench, scaled
-from qa.embedding import Encoder
+from qa.index.embedding import Encoder
 from qa.settings import Settings
 
 SECTIONS = ("ingest", "answer", "scale", "server", "memory")
@@ -83,8 +83,8 @@ def run(
 
 
 def _answer(work: Path, encoder: Encoder, *, quick: bool, llm: bool) -> dict[str, Any]:
-    from qa.assistant import Assistant
-    from qa.ingest import Ingestor
+    from qa.answer.assistant import Assistant
+    from qa.index.ingest import Ingestor
 
     seeds = Path(__file__).resolve().parents[2] / "seeds"
     settings = Settings.load(index=work / "seed-index")

@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.bench import net, retrieval_bench, scaled
+from qa import procs as net
+from qa.bench import retrieval_bench, scaled
 from qa.bench.corpora import write_abc_corpus
-from qa.embedding import Encoder
+from qa.index.embedding import Encoder
 
 
 def scale(
@@ -99,7 +100,7 @@ def server_ingest(
     size: int, encoder: Encoder, pool: scaled.SentencePool, root: Path | None
 ) -> dict[str, Any]:
     """The same scaled corpus ingested into a fresh embedded store and a fresh server."""
-    from qa.ingest import Ingestor
+    from qa.index.ingest import Ingestor
     from qa.settings import Settings
 
     scaled.build_in_subprocess(size, root)
@@ -169,5 +170,5 @@ def _ask(port: int) -> None:
     from gradio_client import Client
 
     client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-    # question, top k, outlets, date from, date to, flag unsupported (as qa.soak asks)
+    # question, top k, outlets, date from, date to, flag unsupported (as qa.bench.soak asks)
     client.predict("Who is Zhang Youxia?", 5, [], "", "", False, api_name="/ask")

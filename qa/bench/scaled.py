@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from qa.bench.corpora import gensim_lee_path
-from qa.embedding import Encoder
-from qa.sentences import sentence_spans
+from qa.index.embedding import Encoder
+from qa.text.sentences import sentence_spans
 from qa.types import Article
 
 VERSION = 1
@@ -129,7 +129,7 @@ class ScaledEncoder:
 def write_corpus(folder: Path, pool: SentencePool, chunks: int, seed: int = 7) -> dict[str, int]:
     """JSONL files of recombined articles, about `chunks` chunks in all (estimated from
     token counts with the chunker's own limits). Returns articles and estimated chunks."""
-    from qa.chunking import Chunker
+    from qa.corpus.chunking import Chunker
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -177,7 +177,7 @@ def scaled_folder(size: int, root: Path | None = None) -> Path:
 
 def build(size: int, encoder: Encoder, *, root: Path | None = None, **settings: Any) -> Path:
     """The folder of a built scaled index of about `size` chunks, built once and reused."""
-    from qa.ingest import Ingestor
+    from qa.index.ingest import Ingestor
     from qa.settings import Settings
 
     folder = scaled_folder(size, root)
@@ -213,7 +213,7 @@ def built_info(folder: Path) -> dict[str, Any]:
 def peak_rss_mb() -> float:
     """This process's own peak resident memory so far (VmHWM: unlike getrusage, it does not
     carry the parent's peak over fork and exec)."""
-    from qa.bench.net import rss_mb
+    from qa.procs import rss_mb
 
     return rss_mb(os.getpid())["peak_rss_mb"]
 

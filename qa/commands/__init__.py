@@ -1,1 +1,4 @@
-"""One module per `qa` subcommand: `add_parser(subparsers)` registers it with `run(args)`."""
+"""One module per `qa` subcommand: `add_parser(subparsers)` registers it with `run(args)`;
+`checks` holds `qa doctor`'s checks. The top of the graph: may import everything; only
+`qa.cli` imports it.
+"""

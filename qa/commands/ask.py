@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.assistant import Assistant
+    from qa.answer.assistant import Assistant
     from qa.errors import InputError
 
     try:

@@ -13,7 +13,7 @@ from qa.commands.common import add_index_flags, add_model_flags, settings_from
 from qa.errors import InputError, QAError
 
 if TYPE_CHECKING:
-    from qa.assistant import Assistant
+    from qa.answer.assistant import Assistant
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,7 +67,7 @@ def is_loopback(host: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.assistant import Assistant
+    from qa.answer.assistant import Assistant
 
     auth = parse_auth(args.auth or os.environ.get("QA_AUTH"))
     local = is_loopback(args.host) and not args.share

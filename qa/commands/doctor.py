@@ -30,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.doctor import as_dicts, run_checks
+    from qa.commands.checks import as_dicts, run_checks
 
     settings = settings_from(args)
     checks = run_checks(settings, model=args.llm_model, generate=not args.no_generate)

@@ -21,7 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.ingest import Ingestor
+    from qa.index.ingest import Ingestor
 
     settings = settings_from(args)
 

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the scores here")
     args = parser.parse_args(argv)
     from qa import offline
-    from qa.embedding import Encoder
+    from qa.index.embedding import Encoder
     from qa.settings import Settings
 
     from .dataset import load_judge_set

@@ -3,14 +3,14 @@ yes/no question with qa/prompts/judge.txt. Both are measured on eval/judge.jsonl
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from qa.answer.prompting import quote_passage, render
 from qa.backends.base import ChatModel, ChatRequest
 from qa.errors import BackendError, InputError
-from qa.judge import Judge, Verdict, strip_markers
-from qa.prompting import quote_passage, render
+from qa.grounding import markers
+from qa.grounding.judge import Judge, Verdict
 from qa.settings import Settings
 
 from .dataset import JudgePair
@@ -33,7 +33,7 @@ class LLMJudge:
         context: Sequence[str] = (),
         question: str = "",
     ) -> Verdict:
-        claim = re.sub(r"\s+([.,;:!?])", r"\1", strip_markers(sentence))
+        claim = markers.claim(sentence)
         text = "\n\n".join(quote_passage(p) for p in evidence if p.strip())
         if not claim or not text:
             return Verdict(False, 0.0, "nothing cited")
@@ -82,15 +82,15 @@ def make_judge(name: str, settings: Settings, encoder: object) -> CachedJudge:
     """ "offline" (default), "cross-encoder" (trained by scripts/train_judge.py), or the
     name of a chat backend asked yes/no (llamacpp, openai, ollama)."""
     if name == "offline":
-        from qa.judge import OfflineJudge
+        from qa.grounding.judge import OfflineJudge
 
         return CachedJudge(OfflineJudge(encoder))  # type: ignore[arg-type]
     if name == "cross-encoder":
         try:
-            from qa.judge_ce import CrossEncoderJudge
+            from qa.grounding.judge_ce import CrossEncoderJudge
         except ImportError:
             raise InputError(
-                "--judge cross-encoder: qa.judge_ce is not in this install (see "
+                "--judge cross-encoder: qa.grounding.judge_ce is not in this install (see "
                 "eval/baseline-general.md)"
             ) from None
         return CachedJudge(CrossEncoderJudge())

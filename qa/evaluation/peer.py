@@ -14,10 +14,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from qa import cite
-from qa.assistant import normalise_history
-from qa.condense import condense_rules
-from qa.judge import OfflineJudge
+from qa.answer.assistant import normalise_history
+from qa.answer.condense import condense_rules
+from qa.grounding import cite
+from qa.grounding.judge import OfflineJudge
 from qa.settings import Settings
 from qa.types import Answer, ChatMessage, Passage, Timings
 
@@ -42,7 +42,7 @@ class CitationEnginePeer:
         from llama_index.core.query_engine import CitationQueryEngine
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        from qa.bench.llamaindex_baseline import same_embedding, same_llm
+        from qa.integrations.llama_index_peer import same_embedding, same_llm
         from qa.models import resolve_gguf
 
         self.settings = settings

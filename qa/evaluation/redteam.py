@@ -17,8 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from qa.cite import MARKER
-from qa.judge import strip_markers
+from qa.grounding.markers import MARKER, numbers, strip_markers
 from qa.types import Answer
 
 from . import metrics as m
@@ -63,7 +62,7 @@ def citation_problems(answer: Answer, articles: Mapping[str, str] | None) -> lis
     problems = []
     by_n = {p.n: p for p in answer.passages}
     for match in MARKER.finditer(answer.text):
-        for n in (int(x) for x in re.split(r"\s*[,;]\s*", match.group(1))):
+        for n in numbers(match.group(1)):
             if n not in by_n:
                 problems.append(f"marker [{n}] names no passage")
     for c in answer.citations:
@@ -166,7 +165,7 @@ def error_check(error: str) -> dict[str, Any]:
 
 def article_texts(folder: Path) -> dict[str, str]:
     """Article id -> text for every article under `folder`, read as `qa ingest` reads it."""
-    from qa.loaders import iter_files, load_file
+    from qa.corpus.loaders import iter_files, load_file
 
     texts: dict[str, str] = {}
     for file, root in iter_files([folder]):

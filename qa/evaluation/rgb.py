@@ -77,8 +77,8 @@ def run_rgb(
     quiet: bool = False,
 ) -> dict[str, Any]:
     """Accuracy per backend on the pooled RGB corpus (temporary index, removed after)."""
-    from qa.assistant import Assistant
-    from qa.ingest import Ingestor
+    from qa.answer.assistant import Assistant
+    from qa.index.ingest import Ingestor
 
     items = load_rgb(path)
     asked = items[:limit] if limit else items

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from qa import cite
 from qa.errors import BackendError
-from qa.judge import strip_markers
+from qa.grounding import cite
+from qa.grounding.markers import strip_markers
 from qa.progress import make_progress
 from qa.types import Answer, Sentence
 

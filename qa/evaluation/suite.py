@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import IndexMissingError
+from qa.procs import commit
 from qa.settings import Settings
 
 from .dataset import EvalItem, load_judge_set
-from .figures import commit
 from .judges import make_judge, score_judge
 from .peer import NAME as PEER
 from .redteam import article_texts
@@ -39,10 +39,10 @@ class EvalPlan:
 
 def index_size(settings: Settings, encoder: Any) -> int:
     """Chunks in the index; 0 when it does not exist yet."""
-    from qa.store import ChromaStore
+    from qa.index import Index
 
     try:
-        return ChromaStore(settings, encoder.identity, create=False).count()
+        return Index(settings, encoder.identity).store.count()
     except IndexMissingError:
         return 0
 
@@ -62,7 +62,7 @@ def default_corpus(plan: EvalPlan) -> Path | None:
 def prepare_index(plan: EvalPlan, settings: Settings, encoder: Any) -> Path | None:
     """Ingest --corpus (or the default corpus into an empty index); returns the folder
     ingested, if any."""
-    from qa.ingest import Ingestor
+    from qa.index.ingest import Ingestor
 
     corpus = plan.corpus
     if corpus is None and index_size(settings, encoder) == 0:
@@ -78,8 +78,8 @@ def prepare_index(plan: EvalPlan, settings: Settings, encoder: Any) -> Path | No
 
 def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
     """The results dict the report, --json and the thresholds read."""
-    from qa.assistant import Assistant
-    from qa.embedding import Encoder
+    from qa.answer.assistant import Assistant
+    from qa.index.embedding import Encoder
 
     encoder = Encoder(settings.embedding_model, settings.batch_size)
     encoder.warm_up()

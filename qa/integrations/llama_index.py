@@ -39,13 +39,13 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "qa.integrations.llama_index needs llama-index: pip install 'qa-news[llamaindex]'"
     ) from exc
 
-from qa import cite
-from qa.assistant import AnswerStream, Assistant
-from qa.embedding import Encoder
-from qa.hostile import screen
-from qa.judge import OfflineJudge
-from qa.retrieve import Filters
+from qa.answer.assistant import AnswerStream, Assistant
+from qa.grounding import cite, markers
+from qa.grounding.judge import OfflineJudge
+from qa.index.embedding import Encoder
+from qa.retrieval.hybrid import Filters
 from qa.settings import Settings
+from qa.text.hostile import screen
 from qa.types import Answer, FlaggedText, Passage, Sentence
 
 # What the model reads of a node's metadata; ids and offsets are for the program.
@@ -144,11 +144,13 @@ class Renumber:
 
     def __call__(self, text: str) -> str:
         def one(match: re.Match[str]) -> str:
-            numbers = re.split(r"\s*[,;]\s*", match.group(1))
-            new = [str(self.order.setdefault(int(x), len(self.order) + 1)) for x in numbers]
+            new = [
+                str(self.order.setdefault(n, len(self.order) + 1))
+                for n in markers.numbers(match.group(1))
+            ]
             return f"[{', '.join(new)}]"
 
-        return cite.MARKER.sub(one, text)
+        return markers.MARKER.sub(one, text)
 
     def nodes(self, answer: Answer) -> list[NodeWithScore]:
         """The cited passages in the order of their new numbers (none for a refusal)."""

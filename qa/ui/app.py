@@ -13,8 +13,8 @@ from typing import Any
 
 import gradio as gr
 
-from qa.assistant import Assistant
-from qa.loaders import suffixes
+from qa.answer.assistant import Assistant
+from qa.corpus.loaders import suffixes
 from qa.ui.corpus import MAX_UPLOAD_BYTES, Corpus
 from qa.ui.handlers import Handlers
 from qa.ui.render import sources_html
@@ -210,7 +210,7 @@ def _wire_chat(handlers: Handlers, chat: _Chat, settings: _Settings) -> None:
         "concurrency_limit": 1,
         "show_progress": "minimal",
     }
-    # named, so a client (qa.soak, gradio_client) can ask: `client.predict(..., api_name="/ask")`
+    # named, so a client (qa.bench.soak, gradio_client) can ask: predict(..., api_name="/ask")
     asking: list[Any] = [chat.question.submit(**ask, api_name="ask"), chat.send.click(**ask)]
     for button in chat.examples:
         fill = button.click(lambda q: q, button, chat.question, queue=False)

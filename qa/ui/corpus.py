@@ -11,14 +11,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from qa.corpus.loaders import MAX_FILE_BYTES, SIDECAR, iter_files, suffixes
 from qa.errors import InputError
-from qa.ingest import Ingestor, IngestSummary, state_path
-from qa.loaders import SIDECAR, iter_files, suffixes
+from qa.index import Index
+from qa.index.ingest import Ingestor, IngestSummary
 from qa.settings import Settings
-from qa.state import State
 from qa.ui.render import esc, table_html
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES  # the page takes what `qa ingest` takes
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -63,7 +63,7 @@ class Corpus:
         self._lock = threading.Lock()
 
     def stats(self) -> CorpusStats:
-        state = State(state_path(self.settings))
+        state = Index(self.settings).keywords
         try:
             records = [r for r in state.articles().values() if r.status == "done"]
             chunks = state.chunk_count()

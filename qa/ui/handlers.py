@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import InputError, QAError
-from qa.ingest import IngestSummary
+from qa.index.ingest import IngestSummary
 from qa.ui.corpus import Corpus, stats_html, summary_text
 from qa.ui.render import esc, pending_sources_html, sources_html
 from qa.ui.session import AssistantPool, Session, Turn

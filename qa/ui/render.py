@@ -11,10 +11,8 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 
-from qa.cite import with_markers
+from qa.grounding.markers import SINGLE, with_markers
 from qa.types import Answer, Citation, NearestArticle, Passage, Sentence
-
-_MARKER = re.compile(r"\[(\d{1,4})\]")
 
 
 def esc(text: object) -> str:
@@ -38,7 +36,7 @@ def link_markers(escaped: str, cited: Iterable[int]) -> str:
             return match.group(0)
         return f'<a class="qa-marker" href="#cite-{n}" title="Show source {n}">[{n}]</a>'
 
-    return _MARKER.sub(repl, escaped)
+    return SINGLE.sub(repl, escaped)
 
 
 def user_html(question: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from qa.assistant import Assistant
+from qa.answer.assistant import Assistant
 from qa.backends.registry import BACKENDS
 from qa.types import Answer
 from qa.ui.render import answer_html, draft_html, error_html, user_html

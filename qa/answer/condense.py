@@ -13,11 +13,11 @@ import re
 from collections.abc import Sequence
 from typing import Protocol
 
-from qa import language
+from qa.answer.prompting import render
 from qa.backends.base import ChatModel, ChatRequest
 from qa.errors import BackendError
-from qa.judge import strip_markers
-from qa.prompting import render
+from qa.grounding.markers import strip_markers
+from qa.text import language
 from qa.types import ChatMessage
 
 _PERSON_PRONOUNS = {

@@ -10,9 +10,9 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.embedding import Encoder
-from qa.state import State
-from qa.store import ChromaStore, StoredChunk, where_clause
+from qa.index.embedding import Encoder
+from qa.index.keywords import State
+from qa.index.vectors import ChromaStore, StoredChunk, where_clause
 from qa.types import ArticleRef, NearestArticle, Passage
 
 RRF_K = 60

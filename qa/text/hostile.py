@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
-from qa.sentences import sentence_spans
+from qa.text.sentences import sentence_spans
 from qa.types import FlaggedText, Passage
 
 FOREIGN = "written in another language than English: it cannot be checked"
@@ -362,7 +362,7 @@ def _other_stop_words() -> list[frozenset[str]]:
 
 
 def _english_reason(text: str) -> str:
-    from qa.language import parse
+    from qa.text.language import parse
 
     if _FRAMING.search(text) and not _LABEL.match(text):
         return FRAMING
@@ -650,7 +650,7 @@ def _role_claim(verb, subject) -> bool:
 
 
 def _persona_names(sentence: str) -> set[str]:
-    from qa.language import parse
+    from qa.text.language import parse
 
     return {t.text for t in parse(sentence) if t.pos_ == "PROPN" and len(t.text) >= 3}
 
@@ -676,7 +676,7 @@ def _second_person(doc) -> bool:
 def _continues(sentence: str) -> bool:
     """A sentence after a flagged one that goes on with it: an order with no subject or a
     sentence to "you" (one naming the persona the order set up is caught in `flags`)."""
-    from qa.language import parse
+    from qa.text.language import parse
 
     doc = parse(sentence)
     if _second_person(doc):

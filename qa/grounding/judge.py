@@ -17,14 +17,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from qa import language
-from qa.language import Name
-from qa.sentences import split_sentences
-from qa.state import STOPWORDS
+from qa.grounding.markers import strip_markers
+from qa.text import language
+from qa.text.language import Name
+from qa.text.sentences import split_sentences
+from qa.text.words import STOPWORDS
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
-# Anything shaped like a citation marker: [1], [2, 3], [4; 5] (numbers kept in group 1).
-MARKER_LIKE = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
 class Embedder(Protocol):
@@ -54,10 +53,6 @@ class Judge(Protocol):
         context: Sequence[str] = (),
         question: str = "",
     ) -> Verdict: ...
-
-
-def strip_markers(text: str) -> str:
-    return " ".join(MARKER_LIKE.sub(" ", text).split())
 
 
 def stem(word: str) -> str:

@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa import bm25
 from qa.errors import IndexCorruptError
-from qa.store import date_ordinal, outside_failure
+from qa.index import bm25
+from qa.index.vectors import date_ordinal, outside_failure
+from qa.text.words import STOPWORDS
 from qa.types import Chunk
 
 _SCHEMA = """
@@ -42,84 +43,13 @@ CREATE VIRTUAL TABLE IF NOT EXISTS temp.tok_fts USING fts5(
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS temp.tok_vocab USING fts5vocab(temp, tok_fts, 'instance');
 """
-# Unfiltered BM25 is exact at any size (qa/bm25.py: impact lists for common words). With a
+# Unfiltered BM25 is exact at any size (qa/index/bm25.py: impact lists for common words). With a
 # source or date filter, FTS5 scores every matching chunk that holds a query term, so common
 # words are pruned: terms are taken rarest first while their chunks add up to no more than
 # this budget; a word in more chunks than that ranks nothing on its own (dense search
 # covers it). Below the budget, filtered BM25 is exact too.
 POSTINGS_BUDGET = 5_000
 _TERM = re.compile(r"[^\W_]+", re.UNICODE)
-STOPWORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "been",
-        "but",
-        "by",
-        "did",
-        "do",
-        "does",
-        "for",
-        "from",
-        "had",
-        "has",
-        "have",
-        "he",
-        "her",
-        "his",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "she",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "was",
-        "we",
-        "were",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "whom",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "about",
-        "said",
-        "says",
-        "say",
-    ]
-)
 
 
 def _query_terms(query: str) -> list[str]:

@@ -1,5 +1,5 @@
 """Load news articles from files: txt, md (YAML front matter), html, json and jsonl, and
-any format a plugin registers under the `qa.loaders` entry-point group.
+any format a plugin registers under the `qa.corpus.loaders` entry-point group.
 
 A loader (`Loader`) turns one file's text into records: dicts with "text" and any of
 "title", "source", "published", "url", "id". The built-in ones are registered the same way
@@ -22,10 +22,12 @@ from typing import Any, Protocol
 import yaml
 
 from qa.errors import InputError
+from qa.settings import Settings
 from qa.types import Article
 
 SIDECAR = ".meta.yaml"
-MAX_FILE_BYTES = 20 * 1024 * 1024
+# The one size limit of an article file (QA_MAX_FILE_MB), uploads on the page included.
+MAX_FILE_BYTES = int(Settings.max_file_mb * 2**20)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?", re.DOTALL)
 
 
@@ -59,7 +61,7 @@ def load_markdown(content: str, file: Path) -> list[Record | Skipped]:
 
 
 def load_html(content: str, file: Path) -> list[Record | Skipped]:
-    from qa.html import extract
+    from qa.corpus.html import extract
 
     text, meta = extract(content)
     return [{**meta, "text": text}]
@@ -102,10 +104,10 @@ _BUILT_IN: dict[str, Loader] = {
 
 @cache
 def loaders() -> dict[str, Loader]:
-    """File suffix (".txt") -> loader: the built-in ones and every `qa.loaders` plugin (the
+    """File suffix (".txt") -> loader: the built-in ones and every `qa.corpus.loaders` plugin (the
     entry point's name is the suffix without its dot)."""
     found: dict[str, Loader] = dict(_BUILT_IN)
-    for point in entry_points(group="qa.loaders"):
+    for point in entry_points(group="qa.corpus.loaders"):
         suffix = "." + point.name.lower().lstrip(".")
         try:
             found[suffix] = point.load()
@@ -260,10 +262,43 @@ def _title_from_text(text: str) -> str:
     return " ".join(words[:12]) + ("…" if len(words) > 12 else "")
 
 
+_YEAR = re.compile(r"(?<!\d)(1[89]|2[01])\d\d(?!\d)")
+
+
 def normalise_date(value: Any) -> str:
-    """An ISO date (YYYY-MM-DD) from a date, datetime or common string form; "" if none."""
+    """An ISO date (YYYY-MM-DD) from a date, datetime or the string forms news metadata uses
+    (ISO 8601, RFC 2822 from feeds, "3 December 2024", "Dec. 3rd, 2024", "3.12.2024"),
+    read by dateutil; "" when there is no date with a year in it. A time with a zone keeps
+    the date as written (the article's own calendar day)."""
     if value is None or value == "":
         return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    if not _YEAR.search(text):
+        return ""  # "3 December" or "Monday": dateutil would fill in this year
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        pass
+    from dateutil import parser
+
+    # 3.12.2024 and 03/12/2024 are day-first outside the US; slashes stay ambiguous: refuse
+    # those rather than guess, unless the year leads (2024/12/03).
+    if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{2,4}", text):
+        return ""
+    try:
+        # read twice with two different defaults: a day, month or year the text does not
+        # give shows up as a difference ("June 2024" has no day), and there is no date
+        one, two = (
+            parser.parse(text, dayfirst="." in text, default=datetime(y, m, d))
+            for y, m, d in ((2000, 1, 1), (2001, 2, 2))
+        )
+    except (ValueError, OverflowError):
+        return ""
+    return one.date().isoformat() if one.date() == two.date() else ""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):

@@ -1,4 +1,4 @@
-"""Published figures written from results, never typed: `python -m qa.evaluation.figures
+"""Published figures written from results, never typed: `python -m qa.bench.figures
 RESULTS.json [--readme README.md]` replaces the block between `<!-- figures:seeds -->` and
 `<!-- /figures:seeds -->` in the README with the table of a `qa eval` run (`make figures`
 runs the evaluation and this), headed by the commit and the command that produced it."""
@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from .report import fmt
+from qa.evaluation.report import fmt
+from qa.procs import commit
 
 ROWS = (
     ("answer correctness (shown)", ("correctness",)),
@@ -24,16 +24,6 @@ ROWS = (
     ("refusal precision / recall", ("refusal_precision", "refusal_recall")),
     ("sentences removed by the checker", ("checker_removed",)),
 )
-
-
-def commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
-        )
-    except OSError:
-        return "unknown"
-    return out.stdout.strip() or "unknown"
 
 
 def table(results: dict[str, Any]) -> list[str]:
@@ -72,7 +62,7 @@ def replace_block(text: str, name: str, lines: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.evaluation.figures")
+    parser = argparse.ArgumentParser(prog="python -m qa.bench.figures")
     parser.add_argument("results", type=Path, help="results.json of a qa eval run")
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     parser.add_argument("--block", default="seeds")

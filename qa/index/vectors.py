@@ -84,9 +84,11 @@ class ChromaStore:
                 )
             else:
                 self.collection = self.client.get_collection(settings.collection)
-        except Exception as exc:  # chromadb raises several types for "not found"
-            message = str(exc).lower()
-            if not create and ("not exist" in message or "not found" in message):
+        except Exception as exc:
+            from chromadb.errors import NotFoundError
+
+            # embedded and server clients both raise NotFoundError for a missing collection
+            if not create and isinstance(exc, NotFoundError):
                 raise IndexMissingError(
                     f"{self.location} has no collection {settings.collection!r}: "
                     "run `qa ingest seeds/` first"
@@ -251,7 +253,9 @@ def outside_failure(exc: BaseException, where: str, *, writing: bool = False) ->
             f"the {where} is locked by another process ({text}): wait for the other "
             "`qa ingest` to finish (or stop it) and run the command again; nothing is lost"
         )
-    if isinstance(exc, ConnectionError) or any(w in lowered for w in _GONE):
+    import httpx  # chromadb's HTTP client; the Rust side reports its failures as text
+
+    if isinstance(exc, (ConnectionError, httpx.TransportError)) or any(w in lowered for w in _GONE):
         return StoreUnavailableError(
             f"cannot reach {where} ({text}): start it (`chroma run --path DIR --port N`) "
             f"or check --chroma-host/--chroma-port{resume}"

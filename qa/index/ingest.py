@@ -16,14 +16,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from qa.chunking import Chunker
-from qa.embedding import Encoder
+from qa.corpus.chunking import Chunker
+from qa.corpus.loaders import Skipped, iter_files, load_file
 from qa.errors import InputError
-from qa.loaders import Skipped, iter_files, load_file
+from qa.index import Index
+from qa.index.embedding import Encoder
 from qa.progress import make_progress
 from qa.settings import Settings
-from qa.state import State
-from qa.store import ChromaStore
 from qa.types import Article, Chunk
 
 log = logging.getLogger(__name__)
@@ -54,25 +53,15 @@ def article_hash(article: Article) -> str:
     return hashlib.sha256(json.dumps(payload).encode("utf-8")).hexdigest()
 
 
-def state_path(settings: Settings) -> Path:
-    if settings.chroma_host:
-        scope = "".join(f"-{p}" for p in (settings.chroma_tenant, settings.chroma_database) if p)
-        name = (
-            f"state-{settings.chroma_host}-{settings.chroma_port}{scope}-"
-            f"{settings.collection}.sqlite3"
-        )
-        return Path(settings.index) / name
-    return Path(settings.index) / "state.sqlite3"
-
-
 class Ingestor:
     """Holds the encoder, store and state for one or more ingests into one index."""
 
     def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
         self.settings = settings
         self.encoder = encoder or Encoder(settings.embedding_model, settings.batch_size)
-        self.store = ChromaStore(settings, self.encoder.identity, create=True)
-        self.state = State(state_path(settings), settings.lock_timeout)
+        self.index = Index(settings, self.encoder.identity, create=True)
+        self.store = self.index.store
+        self.state = self.index.keywords
         recorded = self.state.get_meta("embedding_model")
         if recorded is None:
             self.state.set_meta("embedding_model", self.encoder.identity)

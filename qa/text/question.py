@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from qa import language
-from qa.language import Name
+from qa.text import language
+from qa.text.language import Name
 
 # The grammar of asking: question words, and the nouns that make "what ..." a date.
 _TIME_NOUNS = frozenset(

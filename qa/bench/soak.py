@@ -7,7 +7,7 @@ transcript holds exactly this session's questions, a follow-up was rewritten wit
 session's topic, every [n] has its source card, cited spans come from the corpus, refusals
 only where expected. Latency is measured per question, the server's RSS sampled from /proc.
 
-    python -m qa.soak --url http://127.0.0.1:7860 --sessions 8 --questions 400 --corpus seeds
+    python -m qa.bench.soak --url http://127.0.0.1:7860 --sessions 8 --questions 400 --corpus seeds
 
 It stops after the questions or the time limit, whichever comes first, and exits 1 on any
 error or crossed history. The facts checked are those of seeds/ (`--no-facts` otherwise).
@@ -92,7 +92,7 @@ CONVERSATIONS: tuple[tuple[Step, ...], ...] = (
 
 def rss_mb(pid: int | None) -> float | None:
     """Resident memory of a process in MB (VmRSS); None when it cannot be read."""
-    from qa.bench.net import rss_mb as read_rss
+    from qa.procs import rss_mb as read_rss
 
     if pid is None:
         return None
@@ -477,7 +477,7 @@ def run_soak(options: SoakOptions) -> SoakReport:
 
 def corpus_texts(folders: Sequence[Path]) -> tuple[str, ...]:
     """The article texts in folders, whitespace squashed, for the cited-span check."""
-    from qa.loaders import iter_files, load_file
+    from qa.corpus.loaders import iter_files, load_file
 
     texts: list[str] = []
     for file, root in iter_files(list(folders)):
@@ -489,7 +489,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from qa import offline
 
     offline.apply()
-    parser = argparse.ArgumentParser(prog="python -m qa.soak", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m qa.bench.soak", description=__doc__.split("\n")[0]
+    )
     add = parser.add_argument
     add("--url", default="http://127.0.0.1:7860", help="the running `qa chat` page")
     add("--sessions", type=int, default=8, help="concurrent chat sessions (default: 8)")
@@ -518,7 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         report = run_soak(options)
     except QAError as exc:
-        print(f"qa.soak: error: {exc}", file=sys.stderr)
+        print(f"qa.bench.soak: error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
     return 1 if report.errors or report.crossed else 0

@@ -8,11 +8,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from qa.judge import Judge, content_stems, strip_markers
-from qa.sentences import sentence_spans
+from qa.grounding import markers
+from qa.grounding.judge import Judge, content_stems
+from qa.grounding.markers import MARKER, with_markers
+from qa.text.sentences import sentence_spans
 from qa.types import Citation, Passage, Sentence
 
-MARKER = re.compile(r"\[(\d{1,4}(?:\s*[,;]\s*\d{1,4})*)\]")
 _REFUSAL = re.compile(
     r"\b(articles|passages|context|sources?)\b.{0,40}\b(do(?:es)? not|don['’]t|doesn['’]t)\b"
     r".{0,20}\b(say|answer|contain|mention|provide|include)",
@@ -36,9 +37,8 @@ def parse(text: str) -> list[ParsedSentence]:
         raw = text[a:b]
         numbers: list[int] = []
         for match in MARKER.finditer(raw):
-            numbers.extend(int(x) for x in re.split(r"\s*[,;]\s*", match.group(1)))
-        clean = strip_markers(raw)
-        clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
+            numbers.extend(markers.numbers(match.group(1)))
+        clean = markers.claim(raw)
         if clean and any(ch.isalnum() for ch in clean):
             out.append(ParsedSentence(clean, tuple(dict.fromkeys(numbers))))
     return out
@@ -142,13 +142,3 @@ def render(sentences: Sequence[Sentence], mode: str) -> str:
         text = with_markers(s.text, s.citations)
         parts.append(text if s.supported else f"{text} (unsupported)")
     return " ".join(parts)
-
-
-def with_markers(text: str, numbers: Sequence[int]) -> str:
-    """ "... bloc [1][2]." : markers go before a final full stop, after a closing quote."""
-    markers = "".join(f"[{n}]" for n in numbers)
-    if not markers:
-        return text
-    if text[-1:] in ".!?":
-        return f"{text[:-1]} {markers}{text[-1]}"
-    return f"{text} {markers}"

@@ -99,7 +99,7 @@ def check_embedding(settings: Settings) -> Check:
 
 def check_language() -> Check:
     """spaCy's pipeline loads and finds an entity, a number and a negation."""
-    from qa import language
+    from qa.text import language
 
     try:
         doc = language.parse("Ada Lovelace did not publish three papers in 1843.")
@@ -239,12 +239,9 @@ def check_generation(path: Path | None, settings: Settings, label: str) -> Check
 
 def check_store(settings: Settings) -> Iterator[Check]:
     """The Chroma store or server, then the index beside it (counts, schema, embedding)."""
-    from qa import bm25
     from qa.errors import EmbeddingMismatchError, IndexMissingError
-    from qa.ingest import state_path
+    from qa.index import Index, bm25
     from qa.models import embedding_model
-    from qa.state import State
-    from qa.store import ChromaStore
 
     where = (
         f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
@@ -254,8 +251,8 @@ def check_store(settings: Settings) -> Iterator[Check]:
     ingest = f"qa ingest seeds/ --index {settings.index}"
     try:
         identity = embedding_model(settings.embedding_model).identity
-        store = ChromaStore(settings, identity, create=False)
-        vectors = store.count()
+        index = Index(settings, identity)
+        vectors = index.store.count()
     except IndexMissingError as exc:
         yield Check("chroma", "fail", str(exc).split(":")[0], ingest + " (or your own folder)")
         return
@@ -272,12 +269,12 @@ def check_store(settings: Settings) -> Iterator[Check]:
         yield Check("chroma", "fail", str(exc), fix)
         return
     yield Check("chroma", "ok", f"{where}: collection {settings.collection!r}, {vectors:,} vectors")
-    path = state_path(settings)
+    path = index.keywords_path
     if not path.exists():
         yield Check("index", "fail", f"no keyword index at {path}", ingest)
         return
     try:
-        state = State(path, settings.lock_timeout)
+        state = index.keywords
         try:
             articles = state.articles()
             chunks = state.chunk_count()

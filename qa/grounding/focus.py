@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from qa.judge import Embedder, content_stems
-from qa.sentences import sentence_spans
+from qa.grounding.judge import Embedder, content_stems
+from qa.text.sentences import sentence_spans
 from qa.types import Passage
 
 
@@ -36,7 +36,7 @@ def focus(
 ) -> dict[int, str]:
     """{passage n: excerpt} with the `budget` best sentences overall, in reading order.
     Passages none of whose sentences made it are left out of the mapping. The passages come
-    screened (qa.hostile.screen): injected text is already blanked."""
+    screened (qa.text.hostile.screen): injected text is already blanked."""
     units, seen = [], set()
     for p in passages:  # overlapping chunks repeat sentences: keep each sentence once
         for a, b in sentence_spans(p.text):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qa.embedding import Encoder
+from qa.index.embedding import Encoder
 
 
 def same_embedding(encoder: Encoder, batch_size: int = 64) -> Any:

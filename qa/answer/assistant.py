@@ -10,23 +10,24 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from qa import cite, language, offline
+from qa import offline
+from qa.answer.condense import Condenser, condense_llm, condense_rules
+from qa.answer.gate import refusal_reason
+from qa.answer.prompting import format_passages, refusal_text, render
 from qa.backends import registry
 from qa.backends.base import ChatModel, ChatRequest
-from qa.condense import Condenser, condense_llm, condense_rules
-from qa.embedding import Encoder
 from qa.errors import BackendError, IndexMissingError, InputError
-from qa.focus import focus
-from qa.gate import refusal_reason
-from qa.hostile import screen
-from qa.ingest import state_path
-from qa.judge import Judge, OfflineJudge
-from qa.prompting import format_passages, refusal_text, render
-from qa.retrieve import Filters, HybridRetriever, Retrieval, Retriever
-from qa.sentences import sentence_spans
+from qa.grounding import cite
+from qa.grounding.focus import focus
+from qa.grounding.judge import Judge, OfflineJudge
+from qa.grounding.markers import MARKER
+from qa.index import Index
+from qa.index.embedding import Encoder
+from qa.retrieval.hybrid import Filters, HybridRetriever, Retrieval, Retriever
 from qa.settings import Settings
-from qa.state import State
-from qa.store import ChromaStore
+from qa.text import language
+from qa.text.hostile import screen
+from qa.text.sentences import sentence_spans
 from qa.types import Answer, ChatMessage, Sentence, Timings
 
 # Terminal escape sequences (CSI "ESC [ 8 m", OSC "ESC ] 0 ; title BEL") go whole, so that
@@ -90,12 +91,13 @@ class Assistant:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            store = ChromaStore(self.settings, self.encoder.identity, create=False)
+            index = Index(self.settings, self.encoder.identity)
+            store = index.store
             if store.count() == 0:
                 raise IndexMissingError(
                     f"{store.location} is empty: run `qa ingest seeds/` (or your articles)"
                 )
-            self._retriever = HybridRetriever(self.encoder, store, State(state_path(self.settings)))
+            self._retriever = HybridRetriever(self.encoder, store, index.keywords)
         return self._retriever
 
     def reopen(self) -> None:
@@ -314,7 +316,7 @@ class CheckedSentences:
 
 def _begun(sentence: str) -> bool:
     """Has the model begun this sentence (more than markers and white space)?"""
-    return bool(cite.MARKER.sub("", sentence).strip())
+    return bool(MARKER.sub("", sentence).strip())
 
 
 def normalise_history(history: History) -> list[ChatMessage]:

@@ -6,7 +6,7 @@ import re
 from functools import cache
 from importlib import resources
 
-from qa.judge import MARKER_LIKE
+from qa.grounding.markers import MARKER_LIKE
 from qa.types import ChatMessage, Passage
 
 _SECTION = re.compile(r"^## (system|user)\s*$", re.MULTILINE)
@@ -54,7 +54,7 @@ def format_passages(passages: tuple[Passage, ...], excerpts: dict[int, str] | No
         if excerpts is not None and p.n not in excerpts:
             continue
         text = p.text if excerpts is None else excerpts[p.n]
-        text = _BLANKED.sub(" ", text)  # flagged text is blanked with spaces (qa.hostile.mask)
+        text = _BLANKED.sub(" ", text)  # flagged text is blanked with spaces (qa.text.hostile.mask)
         about = quote_passage(", ".join(x for x in (p.source, p.published) if x))
         header = f"[{p.n}] {about}".rstrip()
         blocks.append(f"{header}\n<passage>\n{quote_passage(text)}\n</passage>")

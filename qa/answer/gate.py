@@ -8,16 +8,16 @@ Three signals, all general:
   that never mention them, however close in topic;
 - answerability: among the passage sentences that bear most on the question, one must
   hold what it asks for (a person for "who", a date for "when", a sum for "how much", the
-  population for "what is the population of ...": see qa.question).
+  population for "what is the population of ...": see qa.text.question).
 """
 
 from __future__ import annotations
 
-from qa import language
-from qa.judge import Embedder
-from qa.question import analyse, holds
-from qa.retrieve import Retrieval
-from qa.sentences import split_sentences
+from qa.grounding.judge import Embedder
+from qa.retrieval.hybrid import Retrieval
+from qa.text import language
+from qa.text.question import analyse, holds
+from qa.text.sentences import split_sentences
 
 # How many of the most relevant passage sentences may hold the answer (set on the
 # development split of eval/general).
@@ -53,7 +53,7 @@ def refusal_reason(
     sentences = list(dict.fromkeys(s for p in found.passages for s in split_sentences(p.text)))
     if not sentences:
         return "no passage sentences"
-    from qa.focus import relevance
+    from qa.grounding.focus import relevance
 
     scores, _ = relevance(query, sentences, embedder)
     best = sorted(range(len(sentences)), key=lambda i: -scores[i])[:window]

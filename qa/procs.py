@@ -1,4 +1,5 @@
-"""Small helpers for benchmarks (and tests) that start local servers on 127.0.0.1."""
+"""Child processes and ports on 127.0.0.1 (the llama.cpp server, Chroma, benchmarks) and the
+commit this checkout is at."""
 
 from __future__ import annotations
 
@@ -105,3 +106,14 @@ def run_peak_rss(cmd: list[str], env: dict[str, str] | None = None) -> tuple[int
             break
         time.sleep(0.05)
     return proc.returncode if proc.returncode is not None else proc.wait(), peak
+
+
+def commit() -> str:
+    """The short commit of the checkout this runs from ("unknown" outside git)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        )
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() or "unknown"

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from qa.sentences import sentence_spans
+from qa.text.sentences import sentence_spans
 from qa.types import Article, Chunk
 
 TokenCounter = Callable[[Sequence[str]], list[int]]

@@ -1,0 +1,68 @@
+"""The index: articles -> chunks -> vectors (Chroma) and keywords (SQLite FTS5 + BM25).
+
+One job: store what was ingested and answer "which chunks match" by meaning and by word.
+`Index` owns the index's paths and opens the vector store and keyword index together;
+`ingest` fills it, `embedding` and `models` give the vectors. May import `qa.text`,
+`qa.corpus` and the base modules (`qa.errors`, `qa.types`, `qa.settings`, `qa.models`).
+Importing this package loads neither chromadb nor torch: they load on first use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.index.keywords import State
+    from qa.index.vectors import ChromaStore
+
+
+def keywords_path(settings: Settings) -> Path:
+    """Where the keyword index (and ingest manifest) of this Chroma collection lives."""
+    if settings.chroma_host:
+        scope = "".join(f"-{p}" for p in (settings.chroma_tenant, settings.chroma_database) if p)
+        name = (
+            f"state-{settings.chroma_host}-{settings.chroma_port}{scope}-"
+            f"{settings.collection}.sqlite3"
+        )
+        return Path(settings.index) / name
+    return Path(settings.index) / "state.sqlite3"
+
+
+class Index:
+    """The vector store and the keyword index of one collection, opened together.
+
+    `create=False` (readers) raises IndexMissingError for a store that was never ingested;
+    the parts open on first use, so `Index(settings, identity).keywords` never touches Chroma.
+    """
+
+    def __init__(self, settings: Settings, identity: str = "", *, create: bool = False) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.create = create
+        self.keywords_path = keywords_path(settings)
+        self._store: ChromaStore | None = None
+        self._keywords: State | None = None
+
+    @property
+    def store(self) -> ChromaStore:
+        if self._store is None:
+            from qa.index.vectors import ChromaStore
+
+            self._store = ChromaStore(self.settings, self.identity, create=self.create)
+        return self._store
+
+    @property
+    def keywords(self) -> State:
+        if self._keywords is None:
+            from qa.index.keywords import State
+
+            self._keywords = State(self.keywords_path, self.settings.lock_timeout)
+        return self._keywords
+
+    def close(self) -> None:
+        if self._keywords is not None:
+            self._keywords.close()
+            self._keywords = None
