@@ -124,3 +124,11 @@ def llama_server() -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         stop(proc)
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test that drives a browser or starts a server process is slow too: the fast
+    default, `pytest -m "not slow"`, leaves them (and the model runs) to `make test`."""
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("server"):
+            item.add_marker(pytest.mark.slow)

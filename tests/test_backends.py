@@ -42,6 +42,7 @@ def test_openai_backend_streams_from_a_real_llama_cpp_server(llama_server):
     assert model.model == "smollm2"
 
 
+@pytest.mark.slow
 @pytest.mark.server
 def test_openai_backend_answers_through_the_assistant(llama_server, seed_settings, encoder):
     bot = Assistant(
@@ -55,6 +56,7 @@ def test_openai_backend_answers_through_the_assistant(llama_server, seed_setting
     check_grounded(answer)
 
 
+@pytest.mark.slow
 def test_llamacpp_backend_with_the_tiny_gguf(seed_settings, encoder):
     bot = Assistant(seed_settings, llm="llamacpp", llm_model="tiny", encoder=encoder)
     stream = bot.stream("Who is Zhang Youxia?")
@@ -65,6 +67,7 @@ def test_llamacpp_backend_with_the_tiny_gguf(seed_settings, encoder):
     check_grounded(answer)
 
 
+@pytest.mark.slow
 def test_a_killed_model_process_costs_one_answer_not_the_caller(seed_settings, encoder):
     """kill -9 of the model's child in the middle of an answer: this process lives on, the
     answer is extractive and says why, and the next question starts a new model process."""
@@ -89,6 +92,7 @@ def test_a_killed_model_process_costs_one_answer_not_the_caller(seed_settings, e
     assert bot.model.child_pid is None
 
 
+@pytest.mark.slow
 def test_a_killed_model_process_without_fallback_is_one_clear_error(seed_settings, encoder):
     bot = Assistant(seed_settings, llm="llamacpp", llm_model="tiny", encoder=encoder)
     bot.model.warm_up()
@@ -107,6 +111,7 @@ def test_a_killed_model_process_without_fallback_is_one_clear_error(seed_setting
     bot.model.close()
 
 
+@pytest.mark.slow
 def test_dead_backend_is_a_clear_error_or_an_extractive_fallback(seed_settings, encoder, run_qa):
     dead = f"http://127.0.0.1:{free_port()}/v1"
     settings = seed_settings.replace(llm="openai", openai_base_url=dead, llm_model="m")
@@ -144,6 +149,7 @@ def test_faulty_servers_give_clear_errors(mode, message):
             list(model.stream(HELLO))
 
 
+@pytest.mark.slow
 def test_api_key_is_never_shown(monkeypatch, run_qa, seed_settings):
     monkeypatch.setenv("QA_OPENAI_API_KEY", "sk-secret-123")
     model = OpenAIChatModel("http://127.0.0.1:9/v1", "m")

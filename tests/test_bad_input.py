@@ -46,6 +46,7 @@ HOSTILE = (
 )
 
 
+@pytest.mark.slow
 def test_control_characters_never_reach_the_terminal(run_qa, tmp_path, encoder):
     """A question with control characters is answered; escape sequences in an article are
     printed as visible escapes, so an article cannot drive the user's terminal."""
@@ -64,6 +65,7 @@ def test_control_characters_never_reach_the_terminal(run_qa, tmp_path, encoder):
         assert raw not in done.stdout + done.stderr
 
 
+@pytest.mark.slow
 def test_a_corpus_of_bad_files_skips_each_with_a_reason(run_qa, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -19,6 +19,7 @@ def checks_of(done) -> dict[str, dict]:
     return {c["name"]: c for c in json.loads(done.stdout)["checks"]}
 
 
+@pytest.mark.slow
 def test_a_healthy_install_passes_every_check(run_qa, seed_settings):
     done = run_qa("doctor", "--index", str(seed_settings.index), "--llm-model", "tiny", "--json")
     checks = checks_of(done)
@@ -38,6 +39,7 @@ def test_a_healthy_install_passes_every_check(run_qa, seed_settings):
     assert "one-token generation  skip" in table.stdout
 
 
+@pytest.mark.slow
 def test_a_gguf_that_cannot_generate_fails_in_its_child_not_here(run_qa, seed_settings, tmp_path):
     from qa.models import tiny_gguf
 

@@ -112,6 +112,7 @@ def test_a_locked_index_is_a_one_line_error_and_nothing_is_lost(
     assert (again.articles_added, again.articles_unchanged) == (1, 2)
 
 
+@pytest.mark.slow
 def test_a_gguf_that_is_not_the_pinned_file_is_refused(run_qa, seed_settings, tmp_path):
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"GGUF" + b"\x00" * 4096)  # a GGUF header, then not the model
@@ -190,6 +191,7 @@ def _limit_file_size(limit: int):
     return limit_in_child
 
 
+@pytest.mark.slow
 def test_disk_full_mid_ingest_is_a_clear_error_and_the_rerun_resumes(abc, encoder, tmp_path):
     corpus, clean = abc
     # room for the empty store and about half of what the corpus adds to it

@@ -113,6 +113,7 @@ def test_another_embedding_model_on_the_same_index_is_an_error(tmp_path, encoder
         Ingestor(settings.replace(embedding_model=str(other)))
 
 
+@pytest.mark.slow
 def test_cli_json_summary_and_bad_path(run_qa, tmp_path):
     done = run_qa("ingest", str(SEEDS), "--index", str(tmp_path / "idx"), "--json")
     assert done.returncode == 0, done.stderr
@@ -134,6 +135,7 @@ def test_cli_json_summary_and_bad_path(run_qa, tmp_path):
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_kill_9_mid_ingest_then_resume_equals_a_clean_ingest(tmp_path):
     corpus = write_abc_corpus(tmp_path / "abc", limit=200)
     env = {**os.environ, "QA_INGEST_BATCH": "16"}
@@ -223,6 +225,7 @@ def test_unreachable_chroma_server_is_a_one_line_error(run_qa, tmp_path):
     assert "cannot reach" in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_a_tenant_and_database_on_a_shared_server_are_only_settings(
     chroma_server, tmp_path, run_qa
 ):

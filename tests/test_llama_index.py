@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+import pytest
 from llama_index.core.base.response.schema import Response
 from llama_index.core.query_engine import CitationQueryEngine
 from llama_index.core.schema import QueryBundle
@@ -161,6 +162,7 @@ def test_check_response_catches_a_swapped_number(extractive):
     assert "$900 billion" in flagged.text and "(unsupported)" in flagged.text
 
 
+@pytest.mark.slow
 def test_citation_query_engine_over_qa_retriever(extractive):
     """A plain llama-index CitationQueryEngine on qa's retrieval, its answer checked by qa."""
     from llama_cpp import Llama

@@ -87,6 +87,7 @@ def plugin_site(tmp_path_factory):
     return site
 
 
+@pytest.mark.slow
 def test_plugin_backend_and_loader_from_the_command_line(plugin_site, run_qa, tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()

@@ -276,6 +276,7 @@ def test_a_set_without_forbidden_lists_has_no_redteam_rows(tmp_path: Path):
     assert redteam.summary([{"redteam": None}])["redteam_questions"] == 0
 
 
+@pytest.mark.slow
 def test_sentences_that_order_the_assistant_are_recognised_and_news_is_not():
     from qa.bench.corpora import gensim_lee_path
     from qa.text.hostile import speaks_to_the_model
