@@ -1,5 +1,5 @@
 """Plugins: a small package, installed with pip, adds a chat backend and an article format
-through the `qa.backends` and `qa.corpus.loaders` entry-point groups, used from the `qa` command."""
+through the `qa.backends` and `qa.loaders` entry-point groups, used from the `qa` command."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ py-modules = ["qa_plugin_lead"]
 [project.entry-points."qa.backends"]
 lead = "qa_plugin_lead:lead"
 
-[project.entry-points."qa.corpus.loaders"]
+[project.entry-points."qa.loaders"]
 rst = "qa_plugin_lead:load_rst"
 """
 

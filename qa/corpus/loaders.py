@@ -1,5 +1,5 @@
 """Load news articles from files: txt, md (YAML front matter), html, json and jsonl, and
-any format a plugin registers under the `qa.corpus.loaders` entry-point group.
+any format a plugin registers under the `qa.loaders` entry-point group.
 
 A loader (`Loader`) turns one file's text into records: dicts with "text" and any of
 "title", "source", "published", "url", "id". The built-in ones are registered the same way
@@ -104,10 +104,10 @@ _BUILT_IN: dict[str, Loader] = {
 
 @cache
 def loaders() -> dict[str, Loader]:
-    """File suffix (".txt") -> loader: the built-in ones and every `qa.corpus.loaders` plugin (the
+    """File suffix (".txt") -> loader: the built-in ones and every `qa.loaders` plugin (the
     entry point's name is the suffix without its dot)."""
     found: dict[str, Loader] = dict(_BUILT_IN)
-    for point in entry_points(group="qa.corpus.loaders"):
+    for point in entry_points(group="qa.loaders"):
         suffix = "." + point.name.lower().lstrip(".")
         try:
             found[suffix] = point.load()
