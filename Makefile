@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qa-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures bench soak system-deps package-check clean
+.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures figures-seeds figures-hostile figures-general figures-bench figures-scale bench soak system-deps package-check clean
 
 # The pinned CPU build of torch goes in first: an unpinned one would pull a CUDA build.
 # llama-cpp-python comes from a portable wheel built once per machine (any x86-64 CPU with
@@ -63,13 +63,39 @@ eval-ci: setup
 	  --corpus eval/hostile/articles --index reports/hostile-index --report reports/hostile/ \
 	  --quiet --min-redteam-pass $(HOSTILE_FLOOR)
 
-# The README's seeds table, regenerated from a fresh run of both backends (commit and
-# command at its top): no figure there is typed by hand.
-figures: setup
+# Every published figure, regenerated (about 80 minutes on 2 cores): each block of README.md,
+# eval/baseline.md, eval/baseline-general.md and BENCHMARKS.md between <!-- figures:NAME -->
+# markers is written from a fresh run, headed by its commit and command; none is typed.
+# The million-chunk scale tables take hours: `make figures-scale`.
+FIGURES := $(BIN)/python -m qa.bench.figures
+figures: setup figures-seeds figures-hostile figures-general figures-bench
+
+figures-seeds: setup
 	rm -rf reports/figures-index
-	$(BIN)/qa eval eval/seeds.jsonl --llm extractive --llm llamacpp --index reports/figures-index \
-	  --report reports/figures/ --quiet
-	$(BIN)/python -m qa.evaluation.figures reports/figures/results.json --readme README.md
+	$(BIN)/qa eval eval/seeds.jsonl --llm extractive --llm llamacpp --judge llamacpp \
+	  --index reports/figures-index --report reports/figures/ --quiet
+	$(FIGURES) reports/figures/results.json --into README.md --block seeds
+	$(FIGURES) reports/figures/results.json --into eval/baseline.md --block seeds --style report
+
+figures-hostile: setup
+	rm -rf reports/figures-hostile-index
+	$(BIN)/qa eval eval/hostile/cases.jsonl --split test --llm extractive --llm llamacpp \
+	  --corpus eval/hostile/articles --index reports/figures-hostile-index \
+	  --report reports/figures-hostile/ --quiet
+	$(FIGURES) reports/figures-hostile/results.json --into eval/baseline.md --block hostile --style report
+
+figures-general: eval-general
+	$(FIGURES) reports/general-test/results.json --into eval/baseline-general.md --block general-test --style report
+
+figures-bench: setup
+	$(BIN)/qa bench --section ingest --section answer --section memory --out reports/figures-bench/
+	$(FIGURES) reports/figures-bench/results.json --into BENCHMARKS.md --block answers --style bench
+	$(FIGURES) reports/figures-bench/results.json --into README.md --block answers --style fair
+
+figures-scale: setup
+	$(BIN)/qa bench --section scale --section server --sizes 1000,10000,100000,1000000 \
+	  --out reports/figures-scale/
+	$(FIGURES) reports/figures-scale/results.json --into BENCHMARKS.md --block scale --style bench
 
 # The general test split (eval/general/README.md): both backends and the peer, one run.
 GENERAL_CORPUS := reports/general-corpus
@@ -78,7 +104,7 @@ eval-general: setup
 	rm -rf reports/general-index
 	$(BIN)/qa eval eval/general/test.jsonl --llm extractive --llm llamacpp --llm citation-engine \
 	  --corpus $(GENERAL_CORPUS) --index reports/general-index \
-	  --judge-set eval/judge-general/test.jsonl --report reports/general-test/
+	  --judge-set eval/judge-general/test.jsonl --report reports/general-test/ --quiet
 
 bench: setup
 	$(BIN)/qa bench --out bench-results/
@@ -88,8 +114,8 @@ bench: setup
 SOAK_PORT ?= 7871
 soak: ingest
 	$(BIN)/qa chat --llm extractive --port $(SOAK_PORT) & pid=$$!; trap "kill $$pid" EXIT; \
-	  $(BIN)/python -c "from qa.bench.net import wait_http; wait_http('http://127.0.0.1:$(SOAK_PORT)/', 300)" && \
-	  $(BIN)/python -m qa.soak --url http://127.0.0.1:$(SOAK_PORT) --sessions 8 --questions 400 --corpus seeds
+	  $(BIN)/python -c "from qa.procs import wait_http; wait_http('http://127.0.0.1:$(SOAK_PORT)/', 300)" && \
+	  $(BIN)/python -m qa.bench.soak --url http://127.0.0.1:$(SOAK_PORT) --sessions 8 --questions 400 --corpus seeds
 
 lint: setup
 	$(BIN)/ruff check qa tests

@@ -45,6 +45,21 @@ def test_quick_bench_writes_every_figure_table_and_plot(run_qa, tmp_path):
     assert positive(extractive["total_p50"])
     assert 0 <= extractive["first_token_p50"] <= extractive["total_p50"]
 
+    # ours and the CitationQueryEngine on the same questions, cold, refusals counted apart
+    fair = results["answer"]["fair_vs_citation_engine"]
+    assert "reset before every measured answer" in fair["method"]
+    for side in ("ours", "citation_engine"):
+        s = fair[side]
+        assert s["questions"] == 3 and s["answered"] + s["refused"] == 3, s
+        assert s["answerable"] == 2 and s["unanswerable"] == 1
+        assert 0 <= s["answerable_correct"] <= 2 and 0 <= s["unanswerable_refused"] <= 1
+        if s["answered"]:
+            assert 0 < s["answered_first_token_p50"] <= s["answered_total_p50"]
+    assert (
+        "## Answers: ours vs a plain CitationQueryEngine, the fair way"
+        in (out / "results.md").read_text()
+    )
+
     (size, scale), *_ = results["scale"]["sizes"].items()
     assert size == "1000"
     assert 800 <= scale["chunks"] <= 1200, scale["chunks"]

@@ -192,6 +192,7 @@ def test_judge_set_has_the_hard_kinds():
     assert 0.35 <= sum(p.supported for p in pairs) / len(pairs) <= 0.65
 
 
+@pytest.mark.slow
 def test_offline_judge_balanced_accuracy_on_the_judge_set(encoder):
     from qa.grounding.judge import OfflineJudge
 
@@ -372,7 +373,8 @@ def test_eval_scores_the_raw_answer_and_the_checkers_removals(seed_settings, enc
         }
     )
     assert "Raw model answer vs shown (checked) answer" in page
-    assert "| fake | 2 | 1 | 2 | 0 |" in page
+    # 4 decisions, the yes-judge disagrees with one (the removal): agreement 3/4
+    assert "| fake | 2 | 1 | 2 | 0 | 0.750 |" in page
 
 
 def test_figures_rewrite_the_readme_block_from_results(tmp_path):
@@ -399,6 +401,41 @@ def test_figures_rewrite_the_readme_block_from_results(tmp_path):
     assert "| retrieval hit@k / MRR | 1.000 / 0.900 |" in text
     assert "`qa eval eval/seeds.jsonl --llm extractive`" in text and "offline 0.773" in text
     assert main([str(path), "--readme", str(tmp_path / "missing.md")]) == 2
+
+
+def test_figures_write_a_bench_block_into_benchmarks_md(tmp_path):
+    from qa.bench.figures import main
+
+    fair = {
+        "method": "cold on both sides",
+        "ours": {"questions": 3, "answered": 2, "refused": 1, "correct": 3,
+                 "answerable_correct": 2, "answerable": 2, "unanswerable_refused": 1,
+                 "unanswerable": 1, "answered_first_token_p50": 2.0, "answered_total_p50": 4.0},
+        "citation_engine": {"questions": 3, "answered": 3, "refused": 0, "correct": 1,
+                            "answerable_correct": 1, "answerable": 2, "unanswerable_refused": 0,
+                            "unanswerable": 1, "answered_first_token_p50": 6.0,
+                            "answered_total_p50": 9.0},
+        "answered_first_token_ratio": 3.0,
+    }  # fmt: skip
+    results = {
+        "command": "qa bench --section answer",
+        "commit": "abc1234",
+        "started": "2026-12-04 10:00:00",
+        "machine": {"cpus": 2},
+        "answer": {"questions": 3, "fair_vs_citation_engine": fair},
+    }
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results), "utf-8")
+    doc = tmp_path / "BENCHMARKS.md"
+    doc.write_text("# B\n<!-- figures:answers -->\ntyped 9.9 s\n<!-- /figures:answers -->\n")
+    assert main([str(path), "--into", str(doc), "--block", "answers", "--style", "bench"]) == 0
+    text = doc.read_text()
+    assert "typed 9.9 s" not in text
+    assert text.count("Commit abc1234, `qa bench --section answer`") == 1
+    assert "| answered first token p50, CitationQueryEngine vs ours (fair, cold) | 3.0x" in text
+    assert "| qa (llamacpp, in process) | 2/2 | 1/1 | 2.0 / 4.0 s | - / - s |" in text
+    assert "Method: cold on both sides." in text
+    assert "\n# " not in text.split("<!-- figures:answers -->")[1]  # headings demoted
 
 
 def _ci_floors() -> dict[str, float]:
@@ -429,6 +466,7 @@ class _TopPassage:
         yield " ".join(f"{s} [{top.n}]" for s in split_sentences(top.text)[:2])
 
 
+@pytest.mark.slow
 def test_ci_floors_fail_a_passage_copier_and_an_always_yes_judge(seed_settings, encoder):
     from qa.answer.assistant import Assistant
     from qa.evaluation.runner import run_backend, totals

@@ -1,7 +1,15 @@
-"""Published figures written from results, never typed: `python -m qa.bench.figures
-RESULTS.json [--readme README.md]` replaces the block between `<!-- figures:seeds -->` and
-`<!-- /figures:seeds -->` in the README with the table of a `qa eval` run (`make figures`
-runs the evaluation and this), headed by the commit and the command that produced it."""
+"""Published figures written from results, never typed.
+
+`python -m qa.bench.figures RESULTS.json --into FILE --block NAME --style STYLE`
+replaces the block between `<!-- figures:NAME -->` and `<!-- /figures:NAME -->` in FILE,
+headed by the commit and the command that produced the results:
+
+- `table`: the README's short table of a `qa eval` run, one column per backend;
+- `report`: a `qa eval` run's summary report (figures, raw vs checked, judges, by kind,
+  red-team failures), for `eval/baseline.md`;
+- `bench`: a `qa bench` run's tables, for BENCHMARKS.md.
+
+`make figures` runs the evaluations and the benchmark and writes every block."""
 
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qa.evaluation.report import fmt
+from qa.evaluation.report import checker_agreement, fmt
 from qa.procs import commit
 
 ROWS = (
@@ -41,6 +49,10 @@ def table(results: dict[str, Any]) -> list[str]:
             " / ".join(fmt(results["backends"][n]["totals"].get(k)) for k in keys) for n in names
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    agreement = [fmt(checker_agreement(results["backends"][n]["totals"])) for n in names]
+    if any(a != fmt(None) for a in agreement):
+        label = f"checker agrees with the {results['judge']} judge"
+        lines.append(f"| {label} | " + " | ".join(agreement) + " |")
     judges = results.get("judges") or []
     if judges:
         lines += [
@@ -50,6 +62,61 @@ def table(results: dict[str, Any]) -> list[str]:
             + ".",
         ]
     return lines
+
+
+def _demoted(markdown: str) -> list[str]:
+    """A report's headings one level down, its title and command line dropped (the block's
+    own first line says them)."""
+    lines = markdown.splitlines()
+    out = []
+    for line in lines[1:]:
+        if line.startswith("Command: `"):
+            continue
+        out.append("#" + line if line.startswith("#") else line)
+    while out and not out[0].strip():
+        out.pop(0)
+    return out
+
+
+def report_block(results: dict[str, Any]) -> list[str]:
+    from qa.evaluation.report import markdown
+
+    measured = results.get("commit") or commit()
+    head = f"Commit {measured}, `{results['command']}`, run {results['created'][:10]}:"
+    return [head, "", *_demoted(markdown(results, per_question=False))]
+
+
+def bench_block(results: dict[str, Any]) -> list[str]:
+    from qa.bench.runner import markdown
+
+    measured = results.get("commit") or commit()
+    head = (
+        f"Commit {measured}, `{results.get('command', 'qa bench')}`, run "
+        f"{str(results.get('started', ''))[:10]}, machine `{json.dumps(results.get('machine'))}`:"
+    )
+    body = [
+        line for line in _demoted(markdown(results)) if not line.startswith(("Machine: `", "Run: "))
+    ]
+    while body and not body[0].strip():
+        body.pop(0)
+    return [head, "", *body]
+
+
+def fair_block(results: dict[str, Any]) -> list[str]:
+    """Only the fair answer comparison of a `qa bench --section answer` run (for README)."""
+    from qa.bench.runner import _fair_table
+
+    fair = results["answer"]["fair_vs_citation_engine"]
+    measured = results.get("commit") or commit()
+    head = (
+        f"Commit {measured}, `{results.get('command', 'qa bench')}`, run "
+        f"{str(results.get('started', ''))[:10]}; first token, ours vs CitationQueryEngine "
+        f"(answered questions, p50): **{fair.get('answered_first_token_ratio')}x**."
+    )
+    return [head, "", *_fair_table(fair)[2:]]
+
+
+STYLES = {"table": table, "report": report_block, "bench": bench_block, "fair": fair_block}
 
 
 def replace_block(text: str, name: str, lines: list[str]) -> str:
@@ -63,18 +130,20 @@ def replace_block(text: str, name: str, lines: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.bench.figures")
-    parser.add_argument("results", type=Path, help="results.json of a qa eval run")
-    parser.add_argument("--readme", type=Path, default=Path("README.md"))
+    parser.add_argument("results", type=Path, help="results.json of a qa eval or qa bench run")
+    parser.add_argument("--into", "--readme", dest="into", type=Path, default=Path("README.md"))
     parser.add_argument("--block", default="seeds")
+    parser.add_argument("--style", choices=sorted(STYLES), default="table")
     args = parser.parse_args(argv)
     try:
         results = json.loads(args.results.read_text("utf-8"))
-        text = replace_block(args.readme.read_text("utf-8"), args.block, table(results))
+        lines = STYLES[args.style](results)
+        text = replace_block(args.into.read_text("utf-8"), args.block, lines)
     except (OSError, ValueError, KeyError) as exc:
         print(f"figures: {exc}", file=sys.stderr)
         return 2
-    args.readme.write_text(text, "utf-8")
-    print(f"figures: {args.readme} block {args.block!r} written from {args.results}")
+    args.into.write_text(text, "utf-8")
+    print(f"figures: {args.into} block {args.block!r} written from {args.results}")
     return 0
 
 

@@ -164,6 +164,18 @@ RAW_VS_SHOWN = (
 )
 
 
+def checker_agreement(totals: dict[str, Any]) -> float | None:
+    """Share of the checked sentences on which the checker's keep/remove decision is the
+    scoring judge's supported/unsupported verdict."""
+    decided = totals.get("checker_removed", 0) + totals.get("checker_kept", 0)
+    if not decided:
+        return None
+    disagree = totals.get("checker_removed_supported", 0) + totals.get(
+        "checker_kept_unsupported", 0
+    )
+    return (decided - disagree) / decided
+
+
 def _raw_and_checked(results: dict[str, Any]) -> list[str]:
     """The model's raw answer against the shown one, and what the checker removed, each
     as the scoring judge sees it (a judge other than the checker's makes this independent)."""
@@ -188,6 +200,7 @@ def _raw_and_checked(results: dict[str, Any]) -> list[str]:
             "of those, supported",
             "sentences shown",
             "of those, unsupported",
+            f"checker agrees with the {judge} judge",
         ),
         [
             (
@@ -196,6 +209,7 @@ def _raw_and_checked(results: dict[str, Any]) -> list[str]:
                 t["checker_removed_supported"],
                 t["checker_kept"],
                 t["checker_kept_unsupported"],
+                fmt(checker_agreement(t)),
             )
             for name, t in runs.items()
         ],
