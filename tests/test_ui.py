@@ -81,7 +81,7 @@ def upload(page, *files: Path) -> str:
     page.get_by_role("tab", name="Corpus").click()
     page.locator("#qa-upload input[type=file]").set_input_files([str(f) for f in files])
     for f in files:
-        page.locator("#qa-upload").get_by_text(f.name).first.wait_for(timeout=30_000)
+        page.locator("#qa-upload").get_by_text(f.name).first.wait_for(timeout=ANSWER_TIMEOUT)
     page.locator("#qa-upload-button").click()
     log = page.locator("#qa-ingest-log")
     log.get_by_text("Done:").wait_for(timeout=ANSWER_TIMEOUT)
