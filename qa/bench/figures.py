@@ -78,21 +78,24 @@ def _demoted(markdown: str) -> list[str]:
     return out
 
 
+def _head(results: dict[str, Any], when: str) -> str:
+    """ "Commit abc1234, `qa ...`, run 2026-12-04": what every block opens with."""
+    measured = results.get("commit") or commit()
+    return f"Commit {measured}, `{results.get('command', 'qa bench')}`, run {str(when)[:10]}"
+
+
 def report_block(results: dict[str, Any]) -> list[str]:
     from qa.evaluation.report import markdown
 
-    measured = results.get("commit") or commit()
-    head = f"Commit {measured}, `{results['command']}`, run {results['created'][:10]}:"
+    head = _head(results, results["created"]) + ":"
     return [head, "", *_demoted(markdown(results, per_question=False))]
 
 
 def bench_block(results: dict[str, Any]) -> list[str]:
     from qa.bench.runner import markdown
 
-    measured = results.get("commit") or commit()
-    head = (
-        f"Commit {measured}, `{results.get('command', 'qa bench')}`, run "
-        f"{str(results.get('started', ''))[:10]}, machine `{json.dumps(results.get('machine'))}`:"
+    head = _head(results, results.get("started", "")) + (
+        f", machine `{json.dumps(results.get('machine'))}`:"
     )
     body = [
         line for line in _demoted(markdown(results)) if not line.startswith(("Machine: `", "Run: "))
@@ -104,16 +107,14 @@ def bench_block(results: dict[str, Any]) -> list[str]:
 
 def fair_block(results: dict[str, Any]) -> list[str]:
     """Only the fair answer comparison of a `qa bench --section answer` run (for README)."""
-    from qa.bench.runner import _fair_table
+    from qa.bench.runner import fair_table
 
     fair = results["answer"]["fair_vs_citation_engine"]
-    measured = results.get("commit") or commit()
-    head = (
-        f"Commit {measured}, `{results.get('command', 'qa bench')}`, run "
-        f"{str(results.get('started', ''))[:10]}; first token, ours vs CitationQueryEngine "
-        f"(answered questions, p50): **{fair.get('answered_first_token_ratio')}x**."
+    head = _head(results, results.get("started", "")) + (
+        "; first token, ours vs CitationQueryEngine (answered questions, p50): "
+        f"**{fair.get('answered_first_token_ratio')}x**."
     )
-    return [head, "", *_fair_table(fair)[2:]]
+    return [head, "", *fair_table(fair)[2:]]
 
 
 STYLES = {"table": table, "report": report_block, "bench": bench_block, "fair": fair_block}

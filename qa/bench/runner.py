@@ -239,7 +239,7 @@ def markdown(results: dict[str, Any]) -> str:
         lines += _latency_table(results)
     fair = results.get("answer", {}).get("fair_vs_citation_engine")
     if fair:
-        lines += _fair_table(fair)
+        lines += fair_table(fair)
     for section in SECTIONS:
         if section not in results:
             continue
@@ -291,7 +291,7 @@ def _latency_table(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _fair_table(fair: dict[str, Any]) -> list[str]:
+def fair_table(fair: dict[str, Any]) -> list[str]:
     lines = [
         "## Answers: ours vs a plain CitationQueryEngine, the fair way",
         "",
