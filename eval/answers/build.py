@@ -123,16 +123,19 @@ def main() -> int:
                 by_n = {p.n: p for p in answer.passages}
                 screened = {p.n: p.text for p in _screened(answer)}
                 flagged_ns = {f.n for f in answer.flagged}
+                about = {
+                    "set": set_name,
+                    "backend": backend,
+                    "model": answer.model,
+                    "item_id": item.id,
+                    "kind": item.kind,
+                    "question": item.question,
+                    "history": history,
+                    "standalone_query": answer.standalone_query,
+                }
                 raws.append(
                     {
-                        "set": set_name,
-                        "backend": backend,
-                        "model": answer.model,
-                        "item_id": item.id,
-                        "kind": item.kind,
-                        "question": item.question,
-                        "history": history,
-                        "standalone_query": answer.standalone_query,
+                        **about,
                         "raw_text": answer.raw_text,
                         "text": answer.text,
                         "refused": answer.refused,
@@ -149,14 +152,7 @@ def main() -> int:
                     records.append(
                         {
                             "id": f"{backend}-{item.id}-{k}",
-                            "set": set_name,
-                            "backend": backend,
-                            "model": answer.model,
-                            "item_id": item.id,
-                            "kind": item.kind,
-                            "question": item.question,
-                            "history": history,
-                            "standalone_query": answer.standalone_query,
+                            **about,
                             "sentence_index": k,
                             "answer_sentences": len(answer.sentences),
                             "text": s.text,
