@@ -61,7 +61,7 @@ eval-ci: setup
 	rm -rf reports/hostile-index
 	$(BIN)/qa eval eval/hostile/cases.jsonl --split test --llm extractive \
 	  --corpus eval/hostile/articles --index reports/hostile-index --report reports/hostile/ \
-	  --quiet --min-redteam-pass $(HOSTILE_FLOOR)
+	  --judge offline --quiet --min-redteam-pass $(HOSTILE_FLOOR)
 
 # Every published figure, regenerated (about 80 minutes on 2 cores): each block of README.md,
 # eval/baseline.md, eval/baseline-general.md and BENCHMARKS.md between <!-- figures:NAME -->

@@ -72,9 +72,9 @@ def seed_run(tmp_path_factory):
         str(work / "out"),
         "--json",
         "--min-correctness",
-        "0.5",
+        "0.85",
         "--min-citation-recall",
-        "0.5",
+        "0.9",
         cwd=work,
     )
     return proc, work / "out"
@@ -99,8 +99,12 @@ def test_eval_on_the_seeds_writes_the_report_and_json_totals(seed_run):
         "total_p95",
     ):
         assert totals[key] is not None, key
-    assert totals["correctness"] >= 0.5 and totals["hit@k"] >= 0.8
-    assert results["judges"][0]["name"] == "offline" and results["judges"][0]["n"] >= 60
+    assert totals["correctness"] >= 0.85 and totals["hit@k"] >= 0.9
+    # by default the citation scores come from the bundled model as a yes/no judge, not from
+    # the checker's own rules; both judges are scored on the labelled pairs
+    assert results["judge"].startswith("llm:llamacpp")
+    assert [j["name"] for j in results["judges"]] == ["offline", results["judge"]]
+    assert all(j["n"] >= 60 for j in results["judges"])
     assert {p.name for p in out.iterdir()} == {"summary.md", "report.html", "results.json"}
     assert "eval extractive" in proc.stderr  # the progress lines
 

@@ -19,8 +19,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_flags(parser, several=True)
     parser.add_argument(
         "--judge",
-        default="offline",
-        help="judge for citation metrics: offline (default) or a chat backend",
+        default="llamacpp",
+        help="judge for citation metrics: llamacpp (default: the bundled model asked yes/no, "
+        "a method independent of the checker), another chat backend, or offline (the "
+        "checker's own rules: then the scores are not independent)",
     )
     parser.add_argument(
         "--split",

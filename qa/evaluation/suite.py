@@ -27,7 +27,7 @@ class EvalPlan:
     eval_set: Path
     items: tuple[EvalItem, ...]
     llms: tuple[str, ...] = ("extractive",)
-    judge: str = "offline"
+    judge: str = "llamacpp"  # independent of the checker; "offline" is the checker's method
     judge_set: Path | None = None
     corpus: Path | None = None
     rgb: Path | None = None
