@@ -127,3 +127,39 @@ def test_markers_strip_and_write_back_around_the_full_stop():
     # what is written back is found again: one rule both ways
     again = markers.MARKER.findall(markers.with_markers("X.", [4, 7]))
     assert again == ["4", "7"]
+
+
+# --- sentences: hard-wrapped text -----------------------------------------------------
+
+
+def test_a_hard_wrapped_paragraph_splits_into_whole_sentences():
+    from qa.text.sentences import hard_wrapped, split_sentences
+
+    text = (
+        "Reservoir survey finished\n\n"
+        "Hydrologists from the regional water board finished the first full map of the\n"
+        "aquifer on Thursday. The survey found that the reservoir holds about 40 percent\n"
+        "less water than engineers assumed in 1990, because farms pumped it faster than\n"
+        "rain refilled it. The board will cap new wells from next spring.\n"
+    )
+    assert hard_wrapped(text)
+    sentences = [" ".join(s.split()) for s in split_sentences(text)]
+    assert sentences == [
+        "Reservoir survey finished",
+        "Hydrologists from the regional water board finished the first full map of the "
+        "aquifer on Thursday.",
+        "The survey found that the reservoir holds about 40 percent less water than "
+        "engineers assumed in 1990, because farms pumped it faster than rain refilled it.",
+        "The board will cap new wells from next spring.",
+    ]
+
+
+def test_one_paragraph_per_line_and_lists_keep_their_line_breaks():
+    from qa.text.sentences import hard_wrapped, split_sentences
+
+    lines = "Putin met Zhang on Wednesday.\nThe two discussed trade.\nNo date was set.\n"
+    assert not hard_wrapped(lines)
+    assert len(split_sentences(lines)) == 3
+    listed = "Road closures this weekend\n- Main Street\n- Harbour Road\n- Mill Lane\n"
+    assert not hard_wrapped(listed)
+    assert split_sentences(listed)[1:] == ["- Main Street", "- Harbour Road", "- Mill Lane"]

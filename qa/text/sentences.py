@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 _ABBREVIATIONS = {
     "mr",
@@ -58,14 +59,35 @@ _ABBREVIATIONS = {
 }
 # A candidate end: terminal punctuation, optional closing quotes/brackets, then white space.
 _END = re.compile(r"[.!?…]+[\"”’)\]]*(?:[ \t]*\[\d+(?:\s*[,;]\s*\d+)*\])*(?=\s|$)|\n\s*")
+# The same, for hard-wrapped text: only a blank line ends a sentence without punctuation.
+_END_WRAPPED = re.compile(_END.pattern.replace(r"|\n\s*", r"|\n[ \t]*\n\s*"))
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
+_LINE_END = re.compile(r"[.!?…:;\"”’)\]]\s*$")
+_BULLET = re.compile(r"\s*(?:[-*•>]|\d+[.)])\s")
+
+
+def hard_wrapped(text: str) -> bool:
+    """Whether `text` is broken into lines inside its sentences (e-mail, wire copy, plain
+    text kept at 70-80 columns): most lines that another line of the same paragraph follows
+    end without punctuation. Then a single line break is a space, not a sentence end."""
+    lines = text.split("\n")
+    inner = [
+        line
+        for line, after in pairwise(lines)
+        if line.strip() and after.strip() and not _BULLET.match(after)
+    ]
+    if len(inner) < 3 or sum(bool(_BULLET.match(line)) for line in lines) > len(lines) // 4:
+        return False
+    open_ended = sum(not _LINE_END.search(line) for line in inner)
+    return open_ended >= 0.6 * len(inner)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Spans (start, end) of the sentences of `text`, white space trimmed, in order."""
     spans: list[tuple[int, int]] = []
     start = 0
-    for match in _END.finditer(text):
+    ends = _END_WRAPPED if "\n" in text and hard_wrapped(text) else _END
+    for match in ends.finditer(text):
         end = match.end()
         if match.group().strip() and _is_abbreviation(text, match.start(), end):
             continue
