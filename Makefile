@@ -32,9 +32,12 @@ ask: ingest
 chat: ingest
 	$(BIN)/qa chat --llm llamacpp
 
-# Debian's Chromium for the browser tests (never a browser download of its own).
+# Debian's Chromium for the browser tests (never a browser download of its own), and
+# Debian's PostgreSQL for the shared keyword index of server mode (tests start their own).
 system-deps:
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && apt-get install -y -q chromium; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { apt-get update -q && apt-get install -y -q postgresql; }
 
 test: setup system-deps
 	$(BIN)/python -m pytest

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 
 
 def free_port() -> int:
@@ -117,3 +118,59 @@ def commit() -> str:
     except OSError:
         return "unknown"
     return out.stdout.strip() or "unknown"
+
+
+@contextlib.contextmanager
+def postgres_server(extra: tuple[str, ...] = ()) -> Iterator[str]:
+    """A throwaway PostgreSQL (Debian's, /usr/lib/postgresql/*/bin) on 127.0.0.1 in a temp
+    folder, removed afterwards; yields its postgresql:// URL. As root, the server runs as the
+    `postgres` user (initdb refuses root)."""
+    import glob
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: apt-get install -y postgresql")
+    bin_dir = Path(found[-1]).parent
+    folder = Path(tempfile.mkdtemp(prefix="qa-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(folder, "postgres", "postgres")
+    data, port = folder / "data", free_port()
+    try:
+        init = ["-D", str(data), "-A", "trust", "-U", "qa", "-E", "UTF8", "--no-sync"]
+        subprocess.run([*as_user, str(bin_dir / "initdb"), *init], check=True, capture_output=True)
+        log = open(folder / "server.log", "w")  # noqa: SIM115
+        serve = ["-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(folder)]
+        proc = subprocess.Popen(
+            [*as_user, str(bin_dir / "postgres"), *serve, "-c", "fsync=off", *extra],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"postgresql://qa@127.0.0.1:{port}/postgres"
+        try:
+            _wait_postgres(url, proc)
+            yield url
+        finally:
+            stop(proc)
+            log.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _wait_postgres(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+    import psycopg
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"postgres exited with {proc.returncode} before accepting {url}")
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} did not accept connections within {seconds}s")

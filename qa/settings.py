@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -32,6 +33,9 @@ class Settings:
     chroma_token_header: str = "authorization"  # or x-chroma-token (Chroma Cloud)
     chroma_tenant: str = ""  # empty: the server's default tenant
     chroma_database: str = ""  # empty: the server's default database
+    # empty: manifest and keyword index in SQLite beside the index; postgresql://...: in that
+    # database, shared by every qa instance (with chroma_host, nothing stays on local disk)
+    keywords_url: str = ""
     embedding_model: str = "bundled"  # the packaged all-MiniLM-L6-v2, or a name/path
     chunk_tokens: int = 200
     chunk_overlap: int = 40
@@ -72,6 +76,10 @@ class Settings:
                 f"chroma_token_header={self.chroma_token_header!r}: use authorization "
                 "(Bearer, the default) or x-chroma-token (Chroma Cloud)"
             )
+        if self.keywords_url and not self.keywords_url.startswith(("postgresql://", "postgres://")):
+            raise InputError(
+                "keywords_url must be a postgresql://user@host:port/database URL (or empty)"
+            )
         if self.top_k < 1:
             raise InputError(f"top_k={self.top_k} must be at least 1")
 
@@ -103,6 +111,7 @@ class Settings:
         out["index"] = str(self.index)
         if out["chroma_token"]:
             out["chroma_token"] = "***"
+        out["keywords_url"] = re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", out["keywords_url"])
         return out
 
 

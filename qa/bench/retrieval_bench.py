@@ -18,7 +18,7 @@ import numpy as np
 from qa.bench.scaled import SentencePool
 from qa.index import Index
 from qa.index.embedding import Encoder
-from qa.index.keywords import State
+from qa.index.keywords import KeywordIndex
 from qa.retrieval.hybrid import HybridRetriever
 from qa.settings import Settings
 
@@ -43,11 +43,13 @@ def measure(
     texts: list[str],
     *,
     server: tuple[str, int] | None = None,
+    keywords_url: str = "",
     repeats: int = 2,
 ) -> dict[str, Any]:
     """p50/p95/mean in ms for each path; query vectors are encoded beforehand (and cached),
-    so every path is timed without the encoder, as the bare Chroma query is."""
-    overrides: dict[str, Any] = {"index": index}
+    so every path is timed without the encoder, as the bare Chroma query is. With
+    `keywords_url` the keyword index is the shared PostgreSQL one."""
+    overrides: dict[str, Any] = {"index": index, "keywords_url": keywords_url}
     if server:
         overrides.update(chroma_host=server[0], chroma_port=server[1])
     settings = Settings.load(**overrides)
@@ -93,7 +95,7 @@ def measure(
     return out
 
 
-def bm25_quality(state: State, texts: list[str], n: int) -> dict[str, Any]:
+def bm25_quality(state: KeywordIndex, texts: list[str], n: int) -> dict[str, Any]:
     """Our BM25 top n against FTS5 scoring every chunk that holds a query word (the exact
     reference, and what a keyword search without impact lists costs):
     - overlap_vs_exact: mean share of the reference's top n that ours returns too;

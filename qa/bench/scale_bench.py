@@ -68,6 +68,48 @@ def server(
     return out
 
 
+def shared(
+    sizes: Sequence[int], encoder: Encoder, root: Path | None, queries: int
+) -> dict[str, Any]:
+    """Server mode shared by several instances: vectors in a real `chroma run`, manifest and
+    keyword index in a real PostgreSQL (qa/index/pg_keywords.py). Per size, the scaled
+    corpus is ingested afresh with the PostgreSQL keyword index (its rate), then every path
+    is timed against a bare Chroma query on the server, and the keyword search is compared
+    with exhaustive BM25 over every posting (recall of the top 20)."""
+    from qa.procs import postgres_server
+
+    pool = scaled.SentencePool.load(encoder, root)
+    texts = retrieval_bench.questions(pool, queries)
+    out: dict[str, Any] = {"queries_per_size": queries, "sizes": {}}
+    for size in sizes:
+        scaled.build_in_subprocess(size, root)  # the corpus files, shared with the other runs
+        corpus = scaled.scaled_folder(size, root) / "corpus"
+        with tempfile.TemporaryDirectory() as tmp, postgres_server() as url:
+            index = Path(tmp) / "index"
+            built = _ingest_shared(corpus, index, url, encoder, pool)
+            with retrieval_bench.chroma_server(index / "chroma", net.free_port()) as address:
+                latency = retrieval_bench.measure(
+                    index, encoder, texts, server=address, keywords_url=url
+                )
+        out["sizes"][str(size)] = {**latency, "ingest": built}
+    return out
+
+
+def _ingest_shared(
+    corpus: Path, index: Path, url: str, encoder: Encoder, pool: scaled.SentencePool
+) -> dict[str, Any]:
+    from qa.index.ingest import Ingestor
+    from qa.settings import Settings
+
+    fake = scaled.ScaledEncoder(encoder, pool)
+    settings = Settings.load(index=index, keywords_url=url)
+    done = Ingestor(settings, fake).ingest([corpus], quiet=True)  # type: ignore[arg-type]
+    return {
+        "chunks": done.chunks_total,
+        "chunks_per_s": round(done.chunks_added / max(done.seconds, 1e-9), 1),
+    }
+
+
 INGEST_MEMORY_MAX = 100_000  # a fresh server-mode build per size; 1M would take an hour
 
 

@@ -13,8 +13,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--section",
         action="append",
-        choices=("ingest", "answer", "scale", "server", "memory"),
-        help="run only this section (repeatable)",
+        choices=("ingest", "answer", "scale", "server", "shared", "memory"),
+        help="run only this section (repeatable); shared: a Chroma server with the "
+        "PostgreSQL keyword index",
     )
     parser.add_argument(
         "--sizes",

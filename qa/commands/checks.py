@@ -270,7 +270,7 @@ def check_store(settings: Settings) -> Iterator[Check]:
         return
     yield Check("chroma", "ok", f"{where}: collection {settings.collection!r}, {vectors:,} vectors")
     path = index.keywords_path
-    if not path.exists():
+    if not index.shared_keywords and not path.exists():
         yield Check("index", "fail", f"no keyword index at {path}", ingest)
         return
     try:

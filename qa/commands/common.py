@@ -16,6 +16,11 @@ def add_index_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--chroma-port", type=int, help="Chroma server port (default: 8000)")
     group.add_argument("--chroma-tenant", help="tenant on a shared or distributed Chroma")
     group.add_argument("--chroma-database", help="database on a shared or distributed Chroma")
+    group.add_argument(
+        "--keywords-url",
+        help="postgresql://... : keep the manifest and keyword index in this database, shared "
+        "by every qa instance (default: SQLite beside the index, or QA_KEYWORDS_URL)",
+    )
     group.add_argument("--embedding-model", help="'bundled' (default), a folder or a model name")
 
 
@@ -59,6 +64,7 @@ _FLAG_SETTINGS = (
     "chroma_port",
     "chroma_tenant",
     "chroma_database",
+    "keywords_url",
     "embedding_model",
     "llm",
     "llm_model",

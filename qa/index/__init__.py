@@ -1,4 +1,5 @@
-"""The index: articles -> chunks -> vectors (Chroma) and keywords (SQLite FTS5 + BM25).
+"""The index: articles -> chunks -> vectors (Chroma) and keywords (SQLite FTS5 + BM25, or
+PostgreSQL when `keywords_url` is set, so that several instances share one index).
 
 One job: store what was ingested and answer "which chunks match" by meaning and by word.
 `Index` owns the index's paths and opens the vector store and keyword index together;
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 from qa.settings import Settings
 
 if TYPE_CHECKING:
-    from qa.index.keywords import State
+    from qa.index.keywords import KeywordIndex
     from qa.index.vectors import ChromaStore
 
 
@@ -44,7 +45,7 @@ class Index:
         self.create = create
         self.keywords_path = keywords_path(settings)
         self._store: ChromaStore | None = None
-        self._keywords: State | None = None
+        self._keywords: KeywordIndex | None = None
 
     @property
     def store(self) -> ChromaStore:
@@ -55,11 +56,23 @@ class Index:
         return self._store
 
     @property
-    def keywords(self) -> State:
-        if self._keywords is None:
-            from qa.index.keywords import State
+    def shared_keywords(self) -> bool:
+        """Whether the manifest and keyword index live in PostgreSQL, not beside the index."""
+        return bool(self.settings.keywords_url)
 
-            self._keywords = State(self.keywords_path, self.settings.lock_timeout)
+    @property
+    def keywords(self) -> KeywordIndex:
+        if self._keywords is None:
+            s = self.settings
+            if s.keywords_url:
+                from qa.index.pg_keywords import PgState, schema_name
+
+                scope = (s.collection, s.chroma_tenant, s.chroma_database)
+                self._keywords = PgState(s.keywords_url, schema_name(*scope), s.lock_timeout)
+            else:
+                from qa.index.keywords import State
+
+                self._keywords = State(self.keywords_path, s.lock_timeout)
         return self._keywords
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from qa.errors import IndexCorruptError
 from qa.index import bm25
@@ -73,6 +74,32 @@ class ArticleRecord:
     title: str
     source: str
     published: str
+
+
+class KeywordIndex(Protocol):
+    """The manifest and keyword index of one collection: `State` (SQLite beside the index)
+    or `PgState` (qa/index/pg_keywords.py, PostgreSQL shared by every instance)."""
+
+    last_exact: bool
+
+    def close(self) -> None: ...
+    def get_meta(self, key: str) -> str | None: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+    def articles(self) -> dict[str, ArticleRecord]: ...
+    def mark_pending(self, records: Sequence[tuple[str, str, str, str, str]]) -> None: ...
+    def commit_articles(self, done: Sequence[tuple[str, str, list[Chunk]]]) -> None: ...
+    def remove_articles(self, article_ids: Sequence[str]) -> None: ...
+    def chunk_count(self) -> int: ...
+    def search(
+        self,
+        query: str,
+        n: int,
+        sources: Sequence[str] = (),
+        date_from: str = "",
+        date_to: str = "",
+    ) -> list[tuple[str, float]]: ...
+    def search_exact(self, query: str, n: int) -> list[tuple[str, float]]: ...
+    def exact_scores(self, query: str, chunk_ids: Sequence[str]) -> dict[str, float]: ...
 
 
 class State:

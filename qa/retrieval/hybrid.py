@@ -11,7 +11,7 @@ from typing import Protocol
 import numpy as np
 
 from qa.index.embedding import Encoder
-from qa.index.keywords import State
+from qa.index.keywords import KeywordIndex
 from qa.index.vectors import ChromaStore, StoredChunk, where_clause
 from qa.types import ArticleRef, NearestArticle, Passage
 
@@ -44,7 +44,11 @@ class Retriever(Protocol):
 
 class HybridRetriever:
     def __init__(
-        self, encoder: Encoder, store: ChromaStore, state: State, duplicate_similarity: float = 0.95
+        self,
+        encoder: Encoder,
+        store: ChromaStore,
+        state: KeywordIndex,
+        duplicate_similarity: float = 0.95,
     ) -> None:
         self.encoder = encoder
         self.store = store

@@ -1,0 +1,133 @@
+"""Server mode shared by several `qa` instances: vectors in a real `chroma run` server, the
+manifest and keyword index in a real PostgreSQL (--keywords-url). Two instances, each its own
+process with its own (empty) index folder: what one ingests or removes, the other finds or
+stops finding at once, by word and by meaning."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from qa.procs import postgres_server
+
+pytestmark = pytest.mark.server
+BIN = Path(sys.executable).parent
+
+ARTICLE = """Hydrologists map the Quillfeather aquifer beneath the Marrow plains
+
+Hydrologists from the regional water board finished the first full map of the Quillfeather
+aquifer on Thursday. The survey found that the underground reservoir holds about 40 percent
+less water than engineers assumed in 1990, because farms pumped it faster than rain refilled
+it. The board will cap new irrigation wells from next spring.
+"""
+OTHER = """Library extends its opening hours
+
+The town library will open until nine in the evening on weekdays from April, after readers
+asked for more time to study after work. The council approved the extra staff costs.
+"""
+# what instance B runs, in a process of its own: keyword hits and vector hits, as JSON
+PROBE = textwrap.dedent(
+    """
+    import json, sys
+    from qa.index import Index
+    from qa.index.embedding import Encoder
+    from qa.settings import Settings
+    settings = Settings.load()
+    encoder = Encoder()
+    index = Index(settings, encoder.identity)
+    words = [cid for cid, _ in index.keywords.search(sys.argv[1], 5)]
+    meaning = [c.chunk.id for c in index.store.query(encoder.encode([sys.argv[2]])[0], 3, None)]
+    print(json.dumps({"words": words, "meaning": meaning,
+                      "articles": sorted(index.keywords.articles())}))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def keywords_url():
+    with postgres_server() as url:
+        yield url
+
+
+def _env(chroma_server, keywords_url: str, index: Path, collection: str) -> dict[str, str]:
+    host, port = chroma_server
+    return {
+        **os.environ,
+        "QA_CHROMA_HOST": host,
+        "QA_CHROMA_PORT": str(port),
+        "QA_KEYWORDS_URL": keywords_url,
+        "QA_INDEX": str(index),
+        "QA_COLLECTION": collection,
+    }
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, env=env, cwd=cwd, timeout=600)
+
+
+def test_two_instances_share_articles_words_and_vectors(chroma_server, keywords_url, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "aquifer.txt").write_text(ARTICLE, "utf-8")
+    (corpus / "library.txt").write_text(OTHER, "utf-8")
+    a = _env(chroma_server, keywords_url, tmp_path / "index-a", "shared")
+    b = _env(chroma_server, keywords_url, tmp_path / "index-b", "shared")
+
+    ingest = _run([str(BIN / "qa"), "ingest", str(corpus)], a, tmp_path)
+    assert ingest.returncode == 0, ingest.stderr[-2000:]
+
+    probe = [sys.executable, "-c", PROBE, "Quillfeather", "how much water is under the plains"]
+    seen = _run(probe, b, tmp_path)
+    assert seen.returncode == 0, seen.stderr[-2000:]
+    hits = json.loads(seen.stdout)
+    assert hits["articles"] == ["aquifer", "library"]
+    assert hits["words"] and all(cid.startswith("aquifer") for cid in hits["words"])
+    assert hits["meaning"][0].startswith("aquifer")
+
+    # instance B answers from what A ingested, with a citation of it
+    asked = _run(
+        [
+            str(BIN / "qa"),
+            "ask",
+            "How much less water does the Quillfeather aquifer hold?",
+            "--json",
+        ],
+        b,
+        tmp_path,
+    )
+    assert asked.returncode == 0, asked.stderr[-2000:]
+    answer = json.loads(asked.stdout)
+    assert "40 percent" in answer["text"] and not answer["refused"]
+    # B keeps nothing of the index on local disk: no SQLite keyword index, no manifest
+    assert not list((tmp_path / "index-b").glob("*.sqlite3"))
+
+    # a removal through A is gone for B at once, by word and by meaning
+    (corpus / "aquifer.txt").unlink()
+    pruned = _run([str(BIN / "qa"), "ingest", str(corpus), "--prune"], a, tmp_path)
+    assert pruned.returncode == 0, pruned.stderr[-2000:]
+    after = json.loads(_run(probe, b, tmp_path).stdout)
+    assert after["articles"] == ["library"] and after["words"] == []
+    assert not any(cid.startswith("aquifer") for cid in after["meaning"])
+
+
+def test_an_unreachable_keyword_database_is_one_clear_line(run_qa, tmp_path):
+    (tmp_path / "a.txt").write_text(OTHER, "utf-8")
+    proc = run_qa(
+        "ingest",
+        str(tmp_path / "a.txt"),
+        "--index",
+        str(tmp_path / "index"),
+        "--keywords-url",
+        "postgresql://qa:secret@127.0.0.1:9/none",
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "keyword index" in lines[0] and "cannot be reached" in lines[0]
+    assert "secret" not in proc.stderr  # the password is never printed
