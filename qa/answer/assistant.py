@@ -27,6 +27,7 @@ from qa.retrieval.hybrid import Filters, HybridRetriever, Retrieval, Retriever
 from qa.settings import Settings
 from qa.text import language
 from qa.text.hostile import screen
+from qa.text.languages import question_language
 from qa.text.sentences import sentence_spans
 from qa.types import Answer, ChatMessage, Sentence, Timings
 
@@ -190,6 +191,19 @@ class Assistant:
                 answer, passages=retrieved_as_stored.passages, flagged=flagged
             )
 
+        # Passages, encoder and checker read English: a question in another language is
+        # refused with the reason, never answered from names it shares with the articles.
+        foreign = question_language(question)
+        if foreign:
+            text = refusal_text(foreign)
+            yield text
+            refused = finish(
+                text,
+                self.model.name,
+                time.perf_counter(),
+                gate=f"the question is in {foreign}, not English",
+            )
+            return dataclasses.replace(refused, text=text)
         gate = refusal_reason(standalone, found, self.settings.min_similarity, self.encoder)
         if gate:
             text = refusal_text()

@@ -34,7 +34,10 @@ def render(name: str, **values: str) -> tuple[ChatMessage, ...]:
     return tuple(messages)
 
 
-def refusal_text() -> str:
+def refusal_text(language: str = "") -> str:
+    """The refusal; for a question in another language, one that says which and asks again."""
+    if language:
+        return template("refuse-language").strip().replace("{language}", language)
     return template("refuse").strip()
 
 

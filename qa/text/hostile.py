@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from qa.text.languages import english_share, is_foreign, script
 from qa.text.sentences import sentence_spans
 from qa.types import FlaggedText, Passage
 
@@ -145,7 +146,7 @@ def assess(sentence: str) -> str:
     for decoded in _decodings(text):
         if any(_english_reason(decoded[a:b]) for a, b in sentence_spans(decoded)):
             return OBFUSCATED
-    if _foreign(text):
+    if is_foreign(text):
         return FOREIGN
     return _english_reason(text)
 
@@ -235,17 +236,10 @@ def screen(passages: Sequence[Passage]) -> tuple[tuple[Passage, ...], tuple[Flag
 def _mixed_scripts(text: str) -> bool:
     """A word that mixes Latin letters with Cyrillic or Greek ones: look-alike letters."""
     for word in re.findall(r"[^\W\d_]{2,}", text):
-        scripts = {_script(c) for c in word}
+        scripts = {script(c) for c in word}
         if "LATIN" in scripts and scripts & {"CYRILLIC", "GREEK"}:
             return True
     return False
-
-
-def _script(char: str) -> str:
-    try:
-        return unicodedata.name(char).split(" ")[0]
-    except ValueError:
-        return ""
 
 
 def _decodings(text: str) -> list[str]:
@@ -256,9 +250,9 @@ def _decodings(text: str) -> list[str]:
         out.append(_LEET_WORD.sub(lambda m: m.group().translate(_LEET), text))
     if _SPACED.search(text):
         out.append(" ".join(_SPACED.sub(lambda m: m.group(1).replace(" ", ""), text).split()))
-    base = _english_share(text)
+    base = english_share(text)
     for variant in (text[::-1], codecs.encode(text, "rot13")):
-        if _english_share(variant) > base + 0.2:
+        if english_share(variant) > base + 0.2:
             out.append(variant)
     for token in _BASE64.findall(text):
         if any(c.isdigit() or c in "+/=" for c in token) or token != token.lower():
@@ -282,80 +276,7 @@ def _readable(data: bytes) -> list[str]:
     except UnicodeDecodeError:
         return []
     printable = sum(c.isprintable() or c.isspace() for c in text)
-    return [text] if text and printable / len(text) > 0.95 and _english_share(text) > 0.15 else []
-
-
-@lru_cache(maxsize=1)
-def _stop_words() -> frozenset[str]:
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    return frozenset(STOP_WORDS)
-
-
-def _english_share(text: str) -> float:
-    words = re.findall(r"[a-z']+", text.lower())
-    if len(words) < 3:
-        return 0.0
-    stop = _stop_words()
-    return sum(w in stop for w in words) / len(words)
-
-
-def _foreign(text: str) -> bool:
-    """Not English: mostly letters of another script, or lower-case Latin words of which
-    almost none is an English function word."""
-    letters = [c for c in text if c.isalpha()]
-    if len(letters) >= 12:
-        script = sum(_script(c) not in ("LATIN", "") for c in letters)
-        if script / len(letters) > 0.5:
-            return True
-    words = [w for w in re.findall(r"\b[^\W\d_]{2,}\b", text.replace("'s", "")) if w.islower()]
-    if len(words) < 5:
-        return False
-    english = sum(w in _stop_words() for w in words) / len(words)
-    other = max(sum(w in stop for w in words) / len(words) for stop in _other_stop_words())
-    return other >= 0.3 and other > english + 0.15
-
-
-_OTHER_LANGUAGES = (
-    "de",
-    "fr",
-    "es",
-    "it",
-    "pt",
-    "nl",
-    "sv",
-    "da",
-    "nb",
-    "pl",
-    "ro",
-    "tr",
-    "cs",
-    "hu",
-    "fi",
-    "id",
-    "ca",
-    "hr",
-    "sk",
-    "sl",
-    "lt",
-    "lv",
-    "et",
-    "tl",
-)
-
-
-@lru_cache(maxsize=1)
-def _other_stop_words() -> list[frozenset[str]]:
-    """spaCy's stop-word lists of other languages written in Latin letters."""
-    from importlib import import_module
-
-    out = []
-    for code in _OTHER_LANGUAGES:
-        try:
-            out.append(frozenset(import_module(f"spacy.lang.{code}.stop_words").STOP_WORDS))
-        except (ImportError, AttributeError):
-            continue
-    return out
+    return [text] if text and printable / len(text) > 0.95 and english_share(text) > 0.15 else []
 
 
 # --- the parse ---------------------------------------------------------------------------
