@@ -12,7 +12,7 @@ from qa.answer.gate import refusal_reason
 from qa.grounding.judge import OfflineJudge
 from qa.retrieval.hybrid import Retrieval
 from qa.text import language
-from qa.text.question import analyse, holds
+from qa.text.question import analyse, fit, holds
 from qa.types import ChatMessage, Passage
 
 PASSAGE = (
@@ -125,3 +125,19 @@ def test_a_claim_restating_the_question_is_judged_on_what_it_adds(encoder) -> No
     question = "Since 1987, what has happened to the beams?"
     with_premise = judge.judge(claim, [PASSAGE], [other.text], question)
     assert with_premise.supported, with_premise.reason
+
+
+def test_the_count_asked_for_leads_over_other_numbers():
+    """"How many provinces" is answered by the sentence with the provinces, not the one
+    with the area; a question naming a year prefers the sentence with that year."""
+    asked = analyse("How many provinces is Veldoria divided into?")
+    assert asked.kind == "number" and asked.counted == "province"
+    area = language.parse("With an area of 2,381,741 km2, Veldoria is the largest country in the region.")
+    provinces = language.parse("The country is a republic made up of 48 provinces and 1,541 communes.")
+    assert holds(asked, area) and holds(asked, provinces)
+    assert fit(asked, provinces) > fit(asked, area)
+
+    census = analyse("How many people lived in Veldoria according to its 2010 head count?")
+    kingdom = language.parse("Veldoria is one of the four countries that form the union.")
+    counted = language.parse("It has 102,484 inhabitants at the 2010 census.")
+    assert fit(census, counted) > fit(census, kingdom)

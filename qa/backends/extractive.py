@@ -15,7 +15,7 @@ from qa.grounding.focus import relevance
 from qa.grounding.judge import Embedder, content_stems
 from qa.grounding.markers import with_markers
 from qa.text import language
-from qa.text.question import analyse, holds
+from qa.text.question import analyse, fit, holds
 from qa.text.sentences import sentence_spans
 
 REFUSAL = "The articles do not answer this question."
@@ -79,8 +79,13 @@ class ExtractiveChatModel:
         asked = analyse(question)
         window = order[:SLOT_WINDOW]
         docs = language.parse_many([candidates[i][0] for i in window])
-        holders = [i for i, doc in zip(window, docs, strict=True) if holds(asked, doc)]
-        lead = next((i for i in holders if scores[i] >= best * SLOT_RELATIVE), None)
+        holders = [
+            (fit(asked, doc), i)
+            for i, doc in zip(window, docs, strict=True)
+            if holds(asked, doc) and scores[i] >= best * SLOT_RELATIVE
+        ]
+        # The holder that best fits the question leads; among equals, the most relevant.
+        lead = max(holders, key=lambda h: (h[0], scores[h[1]]))[1] if holders else None
         if lead is not None:
             order = [lead, *(i for i in order if i != lead)]
         floor = max(self.min_score, best * self.relative)

@@ -45,6 +45,7 @@ class Asked:
     names: tuple[Name, ...] = ()
     numbers: frozenset[str] = field(default_factory=frozenset)
     terms: frozenset[str] = field(default_factory=frozenset)  # content lemmas of the question
+    counted: str = ""  # lemma of what "how many ..." counts ("province"), or ""
 
 
 def own_question(query: str) -> str:
@@ -62,7 +63,26 @@ def analyse(question: str) -> Asked:
         names=tuple(language.names(doc, skip_first=True)),
         numbers=frozenset(language.numbers(doc.text)),
         terms=terms,
+        counted=_counted(doc) if kind == "number" else "",
     )
+
+
+def _counted(doc: Any) -> str:
+    """The noun "how many" qualifies ("provinces" in "How many provinces ..."), or ""."""
+    for token in doc:
+        if token.lower_ == "many" and token.dep_ == "amod" and token.head.pos_ == "NOUN":
+            return str(token.head.lemma_.lower())
+    return ""
+
+
+def fit(asked: Asked, sentence: Any) -> tuple[bool, int]:
+    """How closely a sentence that holds the slot matches the question: does it name what
+    "how many" counts, and how many of the question's own numbers (a year, an edition) it
+    states. Among sentences that all hold a number, the one about the asked-for count, or
+    about the year the question names, wins."""
+    lemmas = {t.lemma_.lower() for t in sentence}
+    shared = len(asked.numbers & language.numbers(sentence.text))
+    return (bool(asked.counted) and asked.counted in lemmas, shared)
 
 
 def _kind(doc: Any) -> tuple[str, str]:
