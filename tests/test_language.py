@@ -128,12 +128,12 @@ def test_a_claim_restating_the_question_is_judged_on_what_it_adds(encoder) -> No
 
 
 def test_the_count_asked_for_leads_over_other_numbers():
-    """"How many provinces" is answered by the sentence with the provinces, not the one
+    """ "How many provinces" is answered by the sentence with the provinces, not the one
     with the area; a question naming a year prefers the sentence with that year."""
     asked = analyse("How many provinces is Veldoria divided into?")
     assert asked.kind == "number" and asked.counted == "province"
-    area = language.parse("With an area of 2,381,741 km2, Veldoria is the largest country in the region.")
-    provinces = language.parse("The country is a republic made up of 48 provinces and 1,541 communes.")
+    area = language.parse("With an area of 2,381,741 km2, Veldoria is the largest in the region.")
+    provinces = language.parse("The country is a republic of 48 provinces and 1,541 communes.")
     assert holds(asked, area) and holds(asked, provinces)
     assert fit(asked, provinces) > fit(asked, area)
 
