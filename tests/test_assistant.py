@@ -187,7 +187,7 @@ def test_bad_questions_and_names_are_clear_errors(extractive, seed_settings, enc
 
 @pytest.mark.slow
 def test_cli_ask_json_and_one_line_errors(run_qa, seed_settings):
-    index = str(seed_settings.index)
+    index = str(seed_settings.store.index)
     done = run_qa("ask", "Who is Zhang Youxia?", "--index", index, "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)

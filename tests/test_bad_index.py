@@ -13,7 +13,7 @@ def test_damaged_index_is_a_one_line_error(run_qa, seed_settings, tmp_path, dama
     if damage == "empty-folder":
         index.mkdir()
     else:
-        shutil.copytree(seed_settings.index, index)
+        shutil.copytree(seed_settings.store.index, index)
         target = index / ("state.sqlite3" if damage == "state-garbage" else "chroma/chroma.sqlite3")
         target.write_bytes(b"this is not a database" * 500)
         for journal in ("-wal", "-shm"):  # SQLite would still read the pages kept there

@@ -36,7 +36,7 @@ def one_line_error(done) -> str:
     ids=["control-characters-only", "100k-characters", "invalid-utf8"],
 )
 def test_unusable_questions_are_one_line_errors(run_qa, seed_settings, question, expected):
-    done = run_qa("ask", question, "--index", str(seed_settings.index))
+    done = run_qa("ask", question, "--index", str(seed_settings.store.index))
     assert expected in one_line_error(done)
 
 
@@ -56,7 +56,10 @@ def test_control_characters_never_reach_the_terminal(run_qa, tmp_path, encoder):
     settings = Settings.load(index=tmp_path / "idx")
     Ingestor(settings, encoder).ingest([corpus], quiet=True)
     done = run_qa(
-        "ask", "How much will\x1b[8m the\x07 ferry terminal\r cost?", "--index", str(settings.index)
+        "ask",
+        "How much will\x1b[8m the\x07 ferry terminal\r cost?",
+        "--index",
+        str(settings.store.index),
     )
     assert done.returncode == 0, done.stderr
     assert "40 million euros" in done.stdout and "[1]" in done.stdout

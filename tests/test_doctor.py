@@ -21,7 +21,9 @@ def checks_of(done) -> dict[str, dict]:
 
 @pytest.mark.slow
 def test_a_healthy_install_passes_every_check(run_qa, seed_settings):
-    done = run_qa("doctor", "--index", str(seed_settings.index), "--llm-model", "tiny", "--json")
+    done = run_qa(
+        "doctor", "--index", str(seed_settings.store.index), "--llm-model", "tiny", "--json"
+    )
     checks = checks_of(done)
     assert done.returncode == 0, done.stdout
     assert {c["status"] for c in checks.values()} <= {"ok", "skip"}
@@ -34,7 +36,7 @@ def test_a_healthy_install_passes_every_check(run_qa, seed_settings):
     )
     # the build's CPU features are read from the build itself and all found on this CPU
     assert "AVX2" in checks["llama.cpp build"]["detail"]
-    table = run_qa("doctor", "--index", str(seed_settings.index), "--no-generate")
+    table = run_qa("doctor", "--index", str(seed_settings.store.index), "--no-generate")
     assert table.returncode == 0 and "all checks passed" in table.stdout
     assert "one-token generation  skip" in table.stdout
 
@@ -47,7 +49,7 @@ def test_a_gguf_that_cannot_generate_fails_in_its_child_not_here(run_qa, seed_se
     with open(tiny_gguf(), "rb") as source:
         broken.write_bytes(source.read(1 << 20))  # a GGUF header, no tensors
     done = run_qa(
-        "doctor", "--index", str(seed_settings.index), "--llm-model", str(broken), "--json"
+        "doctor", "--index", str(seed_settings.store.index), "--llm-model", str(broken), "--json"
     )
     checks = checks_of(done)
     assert done.returncode == 1

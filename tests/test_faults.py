@@ -53,8 +53,8 @@ def contents(collection, state: Path) -> tuple[list, list, int]:
 
 
 def local_contents(settings: Settings) -> tuple[list, list, int]:
-    client = chromadb.PersistentClient(path=str(Path(settings.index) / "chroma"))
-    return contents(client.get_collection(settings.collection), state_path(settings))
+    client = chromadb.PersistentClient(path=str(Path(settings.store.index) / "chroma"))
+    return contents(client.get_collection(settings.store.collection), state_path(settings.store))
 
 
 def done_articles(state: Path) -> int:
@@ -84,7 +84,7 @@ def test_a_locked_index_is_a_one_line_error_and_nothing_is_lost(
     run_qa, seed_settings, encoder, tmp_path
 ):
     index = tmp_path / "idx"
-    shutil.copytree(seed_settings.index, index)
+    shutil.copytree(seed_settings.store.index, index)
     settings = Settings.load(index=index)
     before = local_contents(settings)
     corpus = tmp_path / "corpus"
@@ -121,7 +121,7 @@ def test_a_gguf_that_is_not_the_pinned_file_is_refused(run_qa, seed_settings, tm
         "ask",
         "Who is Zhang Youxia?",
         "--index",
-        str(seed_settings.index),
+        str(seed_settings.store.index),
         "--llm",
         "llamacpp",
         env={"QA_LLM_MODEL": f"{fake}#sha256={pinned}", "QA_CACHE_DIR": str(tmp_path / "cache")},
@@ -256,13 +256,13 @@ def test_chroma_server_stopped_mid_ingest_then_restarted_resumes(abc, encoder, t
     corpus, clean = abc
     port = free_port()
     settings = Settings.load(index=tmp_path / "local", chroma_host="127.0.0.1", chroma_port=port)
-    state = state_path(settings)
+    state = state_path(settings.store)
     server = _chroma_run(tmp_path / "server-data", port)
     try:
         ingest = subprocess.Popen(
             [
                 *(str(BIN / "qa"), "ingest", str(corpus), "--quiet"),
-                *("--index", str(settings.index), "--chroma-host", "127.0.0.1"),
+                *("--index", str(settings.store.index), "--chroma-host", "127.0.0.1"),
                 *("--chroma-port", str(port)),
             ],
             env={**os.environ, **INGEST_ENV},
@@ -290,6 +290,6 @@ def test_chroma_server_stopped_mid_ingest_then_restarted_resumes(abc, encoder, t
         resumed = Ingestor(settings, encoder).ingest([corpus], quiet=True)
         assert resumed.articles_unchanged > 0
         client = chromadb.HttpClient(host="127.0.0.1", port=port)
-        assert contents(client.get_collection(settings.collection), state) == clean
+        assert contents(client.get_collection(settings.store.collection), state) == clean
     finally:
         stop(server)

@@ -54,7 +54,7 @@ def test_seed_ingest_then_unchanged_reingest_embeds_nothing(tmp_path, encoder):
     again = Ingestor(settings, encoder).ingest([SEEDS], quiet=True)
     assert (again.articles_added, again.articles_updated, again.chunks_added) == (0, 0, 0)
     assert again.articles_unchanged == 2 and again.chunks_total == first.chunks_total
-    rows, keyword, fts, _ = snapshot(settings.index)
+    rows, keyword, fts, _ = snapshot(settings.store.index)
     assert len(rows) == len(keyword) == fts == first.chunks_total
     for _, text, meta in rows:
         meta = json.loads(meta)
@@ -73,18 +73,18 @@ def test_changed_article_replaces_its_chunks_and_prune_removes_absent(tmp_path, 
     (corpus / "extra.txt").write_text("The harbour road reopened on Sunday after repairs.", "utf-8")
     changed = Ingestor(settings, encoder).ingest([corpus], quiet=True)
     assert (changed.articles_updated, changed.articles_unchanged, changed.chunks_added) == (1, 2, 1)
-    rows, _, _, _ = snapshot(settings.index)
+    rows, _, _, _ = snapshot(settings.store.index)
     extra = [doc for cid, doc, _ in rows if cid.startswith("extra::")]
     assert extra == ["The harbour road reopened on Sunday after repairs."]
 
     (corpus / "extra.txt").unlink()
     kept = Ingestor(settings, encoder).ingest([corpus], quiet=True)
     assert kept.articles_removed == 0 and any(
-        r[0].startswith("extra::") for r in snapshot(settings.index)[0]
+        r[0].startswith("extra::") for r in snapshot(settings.store.index)[0]
     )
     pruned = Ingestor(settings, encoder).ingest([corpus], prune=True, quiet=True)
     assert pruned.articles_removed == 1
-    rows, keyword, fts, _ = snapshot(settings.index)
+    rows, keyword, fts, _ = snapshot(settings.store.index)
     assert not any(cid.startswith("extra::") for cid, _, _ in rows)
     assert len(rows) == len(keyword) == fts == pruned.chunks_total
 

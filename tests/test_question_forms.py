@@ -68,7 +68,9 @@ def test_a_question_in_another_language_is_refused_saying_so(extractive, questio
 
 
 def test_cli_prints_the_language_refusal_in_one_line(run_qa, seed_settings):
-    out = run_qa("ask", "¿Quién es Zhang Youxia?", "--index", str(seed_settings.index), "--json")
+    out = run_qa(
+        "ask", "¿Quién es Zhang Youxia?", "--index", str(seed_settings.store.index), "--json"
+    )
     assert out.returncode == 0, out.stderr
     answer = json.loads(out.stdout)
     assert answer["refused"] is True

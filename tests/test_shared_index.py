@@ -40,7 +40,7 @@ PROBE = textwrap.dedent(
     from qa.settings import Settings
     settings = Settings.load()
     encoder = Encoder()
-    index = Index(settings, encoder.identity)
+    index = Index(settings.store, encoder.identity)
     words = [cid for cid, _ in index.keywords.search(sys.argv[1], 5)]
     meaning = [c.chunk.id for c in index.store.query(encoder.encode([sys.argv[2]])[0], 3, None)]
     print(json.dumps({"words": words, "meaning": meaning,

@@ -13,7 +13,7 @@ from qa.grounding import markers
 from qa.index import Index, keywords_path
 from qa.index.vectors import StoredChunk, date_ordinal, where_clause
 from qa.retrieval.hybrid import RRF_K, HybridRetriever
-from qa.settings import Settings
+from qa.settings import Settings, StoreSettings
 from qa.types import Chunk
 
 
@@ -88,10 +88,10 @@ def test_filters_become_one_chroma_where_and_no_filter_is_none():
 
 
 def test_the_index_owns_its_paths_one_keyword_file_per_chroma_collection(tmp_path):
-    embedded = Settings(index=tmp_path)
+    embedded = Settings.of(index=tmp_path).store
     assert keywords_path(embedded) == tmp_path / "state.sqlite3"
-    served = Settings(index=tmp_path, chroma_host="10.0.0.5", chroma_port=9000, collection="n")
-    other = Settings(index=tmp_path, chroma_host="10.0.0.5", chroma_port=9000, collection="m")
+    served = StoreSettings(tmp_path, chroma_host="10.0.0.5", chroma_port=9000, collection="n")
+    other = StoreSettings(tmp_path, chroma_host="10.0.0.5", chroma_port=9000, collection="m")
     assert keywords_path(served) != keywords_path(other)
     assert keywords_path(served).parent == tmp_path
     index = Index(embedded)

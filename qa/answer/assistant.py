@@ -79,10 +79,12 @@ class Assistant:
         offline.apply()
         base = settings or Settings.load()
         self.settings = base.replace(index=Path(index) if index else None, **options)
-        self.encoder = encoder or Encoder(self.settings.embedding_model, self.settings.batch_size)
+        self.encoder = encoder or Encoder(
+            self.settings.embedding.embedding_model, self.settings.embedding.batch_size
+        )
         self.judge: Judge = judge or OfflineJudge(self.encoder)
         self.model: ChatModel = registry.create(
-            llm if llm is not None else self.settings.llm, self.settings, self.encoder
+            llm if llm is not None else self.settings.model.llm, self.settings, self.encoder
         )
         self._retriever: Retriever | None = retriever
         self._own_retriever = retriever is None
@@ -92,7 +94,7 @@ class Assistant:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
-            index = Index(self.settings, self.encoder.identity)
+            index = Index(self.settings.store, self.encoder.identity)
             store = index.store
             if store.count() == 0:
                 raise IndexMissingError(
@@ -131,7 +133,7 @@ class Assistant:
         the end), instead of the model's draft; `.answer` is the same either way."""
         question = self._validate(question)
         filters = Filters(tuple(sources), date_from or "", date_to or "")
-        k = top_k or self.settings.top_k
+        k = top_k or self.settings.answer.top_k
         return AnswerStream(self._run(question, normalise_history(history), filters, k, checked))
 
     def _validate(self, question: str) -> str:
@@ -146,7 +148,7 @@ class Assistant:
         question = " ".join(_CONTROL.sub(" ", _ESCAPE.sub(" ", question)).split())
         if not question:
             raise InputError("the question is empty: ask something about the articles")
-        limit = self.settings.max_question_chars
+        limit = self.settings.answer.max_question_chars
         if len(question) > limit:
             raise InputError(
                 f"the question is {len(question):,} characters long; the limit is {limit:,}: "
@@ -157,7 +159,7 @@ class Assistant:
     def condense(self, question: str, history: Sequence[ChatMessage]) -> str:
         if self._condenser is not None:
             return self._condenser(question, history)
-        if self.settings.condense == "llm":
+        if self.settings.answer.condense == "llm":
             return condense_llm(question, history, self.model)
         return condense_rules(question, history)
 
@@ -204,15 +206,15 @@ class Assistant:
                 gate=f"the question is in {foreign}, not English",
             )
             return dataclasses.replace(refused, text=text)
-        gate = refusal_reason(standalone, found, self.settings.min_similarity, self.encoder)
+        gate = refusal_reason(standalone, found, self.settings.answer.min_similarity, self.encoder)
         if gate:
             text = refusal_text()
             yield text
             return finish(text, self.model.name, time.perf_counter(), gate=gate)
         excerpts = None
-        if self.model.is_generative and self.settings.focus_sentences > 0:
+        if self.model.is_generative and self.settings.answer.focus_sentences > 0:
             excerpts = focus(
-                standalone, found.passages, self.encoder, self.settings.focus_sentences
+                standalone, found.passages, self.encoder, self.settings.answer.focus_sentences
             )
         messages = render(
             "answer", passages=format_passages(found.passages, excerpts), question=standalone
@@ -221,13 +223,13 @@ class Assistant:
             messages,
             standalone,
             found.passages,
-            self.settings.max_tokens,
-            self.settings.temperature,
+            self.settings.model.max_tokens,
+            self.settings.model.temperature,
         )
         pieces: list[str] = []
         first = 0.0
         model, fallback = self.model, ""
-        mode = self.settings.unsupported
+        mode = self.settings.answer.unsupported
         sentences = CheckedSentences(
             lambda s: cite.check(s, found.passages, self.judge, standalone), mode
         )
@@ -237,7 +239,7 @@ class Assistant:
                 pieces.append(piece)
                 yield sentences.feed(piece) if checked else piece
         except BackendError as exc:
-            if not self.settings.fallback_extractive or not model.is_generative:
+            if not self.settings.model.fallback_extractive or not model.is_generative:
                 raise
             model, fallback = self._fallback_model(), str(exc)
             yield "" if checked else "\n\n"
@@ -272,10 +274,10 @@ class Assistant:
         sentences: list = []
         if not refused and not cite.is_refusal(raw):
             sentences = cite.check(raw, found.passages, self.judge, standalone)
-        shown = [s for s in sentences if s.supported or self.settings.unsupported == "flag"]
+        shown = [s for s in sentences if s.supported or self.settings.answer.unsupported == "flag"]
         if not any(s.supported for s in sentences):
             refused, shown = True, []
-        text = refusal_text() if refused else cite.render(shown, self.settings.unsupported)
+        text = refusal_text() if refused else cite.render(shown, self.settings.answer.unsupported)
         return Answer(
             question=question,
             standalone_query=standalone,

@@ -13,7 +13,7 @@ from typing import Any
 from qa.backends.base import ChatModel
 from qa.errors import UnknownNameError
 from qa.grounding.judge import Embedder
-from qa.settings import Settings
+from qa.settings import ModelSettings, Settings
 
 Factory = Callable[[Settings, Embedder], ChatModel]
 
@@ -28,26 +28,30 @@ def _llamacpp(settings: Settings, embedder: Embedder) -> ChatModel:
     from qa.backends.llamacpp import LlamaCppChatModel
 
     return LlamaCppChatModel(
-        settings.llm_model,
-        n_ctx=settings.n_ctx,
-        timeout=settings.llm_timeout,
-        in_process=settings.llm_in_process,
+        settings.model.llm_model,
+        n_ctx=settings.model.n_ctx,
+        timeout=settings.model.llm_timeout,
+        in_process=settings.model.llm_in_process,
     )
 
 
 def _openai(settings: Settings, embedder: Embedder) -> ChatModel:
     from qa.backends.openai_compat import OpenAIChatModel
 
-    return OpenAIChatModel(settings.openai_base_url, settings.llm_model, settings.llm_timeout)
+    return OpenAIChatModel(
+        settings.model.openai_base_url, settings.model.llm_model, settings.model.llm_timeout
+    )
 
 
 def _ollama(settings: Settings, embedder: Embedder) -> ChatModel:
     from qa.backends.openai_compat import OLLAMA_BASE_URL, OpenAIChatModel
 
-    base = settings.openai_base_url
-    if base == Settings.openai_base_url:  # not changed by the user: the preset applies
+    base = settings.model.openai_base_url
+    if base == ModelSettings.openai_base_url:  # not changed by the user: the preset applies
         base = OLLAMA_BASE_URL
-    return OpenAIChatModel(base, settings.llm_model, settings.llm_timeout, name="ollama")
+    return OpenAIChatModel(
+        base, settings.model.llm_model, settings.model.llm_timeout, name="ollama"
+    )
 
 
 # Used when qa runs from a source tree that was never installed (no entry points).

@@ -92,11 +92,13 @@ def citation_engine(assistant: Assistant, llama: Any, settings: Settings) -> Any
         ChromaVectorStore(chroma_collection=store.collection),
         embed_model=same_embedding(assistant.encoder),
     )
-    llm = same_llm(llama, temperature=settings.temperature, max_tokens=settings.max_tokens)
+    llm = same_llm(
+        llama, temperature=settings.model.temperature, max_tokens=settings.model.max_tokens
+    )
     return CitationQueryEngine.from_args(
         index,
         llm=llm,
-        similarity_top_k=settings.top_k,
+        similarity_top_k=settings.answer.top_k,
         streaming=True,
         node_postprocessors=[TextOnly()],
     )

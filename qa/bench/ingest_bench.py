@@ -74,8 +74,8 @@ def _llama_index(
             docs.append(Document(text=a.text, metadata={"title": a.title}, doc_id=a.id))
     tokenizer = encoder.model.tokenizer
     splitter = SentenceSplitter(
-        chunk_size=settings.chunk_tokens,
-        chunk_overlap=settings.chunk_overlap,
+        chunk_size=settings.ingest.chunk_tokens,
+        chunk_overlap=settings.ingest.chunk_overlap,
         tokenizer=lambda t: tokenizer.encode(t, add_special_tokens=False),
     )
     shutil.rmtree(path, ignore_errors=True)

@@ -53,7 +53,7 @@ def measure(
     if server:
         overrides.update(chroma_host=server[0], chroma_port=server[1])
     settings = Settings.load(**overrides)
-    opened = Index(settings, encoder.identity)
+    opened = Index(settings.store, encoder.identity)
     store, state = opened.store, opened.keywords
     retriever = HybridRetriever(encoder, store, state)
     vectors = encoder.encode(texts)

@@ -79,8 +79,8 @@ def _child_python(code: str, timeout: float = 120) -> subprocess.CompletedProces
 def check_embedding(settings: Settings) -> Check:
     from qa.models import EMBEDDING_SHA256, embedding_model, embedding_weights_file, sha256_file
 
-    if settings.embedding_model not in {"bundled", "all-MiniLM-L6-v2"}:
-        info = embedding_model(settings.embedding_model)
+    if settings.embedding.embedding_model not in {"bundled", "all-MiniLM-L6-v2"}:
+        info = embedding_model(settings.embedding.embedding_model)
         return Check("embedding model", "skip", f"not the bundled one: {info.identity}")
     try:
         weights = embedding_weights_file()
@@ -220,7 +220,7 @@ def check_generation(path: Path | None, settings: Settings, label: str) -> Check
                 "max_tokens": 1,
                 "temperature": 0,
             },
-            timeout=settings.llm_timeout,
+            timeout=settings.model.llm_timeout,
         )
         reply.raise_for_status()
         usage = reply.json().get("usage", {})
@@ -244,14 +244,14 @@ def check_store(settings: Settings) -> Iterator[Check]:
     from qa.models import embedding_model
 
     where = (
-        f"Chroma server {settings.chroma_host}:{settings.chroma_port}"
-        if settings.chroma_host
-        else f"embedded Chroma at {settings.index}/chroma"
+        f"Chroma server {settings.store.chroma_host}:{settings.store.chroma_port}"
+        if settings.store.chroma_host
+        else f"embedded Chroma at {settings.store.index}/chroma"
     )
-    ingest = f"qa ingest seeds/ --index {settings.index}"
+    ingest = f"qa ingest seeds/ --index {settings.store.index}"
     try:
-        identity = embedding_model(settings.embedding_model).identity
-        index = Index(settings, identity)
+        identity = embedding_model(settings.embedding.embedding_model).identity
+        index = Index(settings.store, identity)
         vectors = index.store.count()
     except IndexMissingError as exc:
         yield Check("chroma", "fail", str(exc).split(":")[0], ingest + " (or your own folder)")
@@ -261,14 +261,16 @@ def check_store(settings: Settings) -> Iterator[Check]:
         return
     except QAError as exc:
         fix = (
-            f"start it: chroma run --path DIR --port {settings.chroma_port}, or fix "
+            f"start it: chroma run --path DIR --port {settings.store.chroma_port}, or fix "
             "--chroma-host/--chroma-port"
-            if settings.chroma_host
+            if settings.store.chroma_host
             else "close other qa processes, or delete the index folder and " + ingest
         )
         yield Check("chroma", "fail", str(exc), fix)
         return
-    yield Check("chroma", "ok", f"{where}: collection {settings.collection!r}, {vectors:,} vectors")
+    yield Check(
+        "chroma", "ok", f"{where}: collection {settings.store.collection!r}, {vectors:,} vectors"
+    )
     path = index.keywords_path
     if not index.shared_keywords and not path.exists():
         yield Check("index", "fail", f"no keyword index at {path}", ingest)

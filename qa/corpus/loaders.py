@@ -22,12 +22,12 @@ from typing import Any, Protocol
 import yaml
 
 from qa.errors import InputError
-from qa.settings import Settings
+from qa.settings import IngestSettings
 from qa.types import Article
 
 SIDECAR = ".meta.yaml"
 # The one size limit of an article file (QA_MAX_FILE_MB), uploads on the page included.
-MAX_FILE_BYTES = int(Settings.max_file_mb * 2**20)
+MAX_FILE_BYTES = int(IngestSettings.max_file_mb * 2**20)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n?", re.DOTALL)
 
 

@@ -47,14 +47,20 @@ class CitationEnginePeer:
 
         self.settings = settings
         llama = Llama(
-            model_path=str(resolve_gguf(settings.llm_model)), n_ctx=settings.n_ctx, verbose=False
+            model_path=str(resolve_gguf(settings.model.llm_model)),
+            n_ctx=settings.model.n_ctx,
+            verbose=False,
         )
         index = VectorStoreIndex.from_vector_store(
             ChromaVectorStore(chroma_collection=retriever.store.collection),
             embed_model=same_embedding(encoder),
         )
-        llm = same_llm(llama, temperature=settings.temperature, max_tokens=settings.max_tokens)
-        self.engine = CitationQueryEngine.from_args(index, llm=llm, similarity_top_k=settings.top_k)
+        llm = same_llm(
+            llama, temperature=settings.model.temperature, max_tokens=settings.model.max_tokens
+        )
+        self.engine = CitationQueryEngine.from_args(
+            index, llm=llm, similarity_top_k=settings.answer.top_k
+        )
         self.judge = OfflineJudge(encoder)
 
     def answer(self, question: str, *, history: Sequence[ChatMessage] = ()) -> Answer:

@@ -210,8 +210,8 @@ def run_backend(
     corpus_texts: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Asks every question (with its history) and scores the answer, with a progress bar."""
-    k = assistant.settings.top_k
-    unsupported = assistant.settings.unsupported
+    k = assistant.settings.answer.top_k
+    unsupported = assistant.settings.answer.unsupported
     progress = make_progress(len(items), f"eval {label}", quiet=quiet)
     rows: list[dict[str, Any]] = []
     try:

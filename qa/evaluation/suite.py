@@ -42,7 +42,7 @@ def index_size(settings: Settings, encoder: Any) -> int:
     from qa.index import Index
 
     try:
-        return Index(settings, encoder.identity).store.count()
+        return Index(settings.store, encoder.identity).store.count()
     except IndexMissingError:
         return 0
 
@@ -69,7 +69,8 @@ def prepare_index(plan: EvalPlan, settings: Settings, encoder: Any) -> Path | No
         corpus = default_corpus(plan)
         if corpus is None:
             raise IndexMissingError(
-                f"index at {settings.index}/ is empty: run `qa ingest DIR` or pass --corpus DIR"
+                f"index at {settings.store.index}/ is empty: "
+                "run `qa ingest DIR` or pass --corpus DIR"
             )
     if corpus is not None:
         Ingestor(settings, encoder).ingest([corpus], quiet=plan.quiet)
@@ -81,7 +82,7 @@ def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
     from qa.answer.assistant import Assistant
     from qa.index.embedding import Encoder
 
-    encoder = Encoder(settings.embedding_model, settings.batch_size)
+    encoder = Encoder(settings.embedding.embedding_model, settings.embedding.batch_size)
     encoder.warm_up()
     corpus = prepare_index(plan, settings, encoder)
     # red-team quotes are also found in the articles themselves, when we know the files
@@ -98,7 +99,7 @@ def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
             assistant = CitationEnginePeer(settings, encoder, assistant.retriever)
         rows = run_backend(assistant, plan.items, judge, llm, plan.quiet, articles)
         backends[llm] = {
-            "totals": totals(rows, settings.top_k),
+            "totals": totals(rows, settings.answer.top_k),
             "by_kind": by_kind(rows),
             "questions": rows,
         }
@@ -124,7 +125,7 @@ def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
         "questions": len(plan.items),
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "commit": commit(),
-        "index": str(settings.index),
+        "index": str(settings.store.index),
         "backends": backends,
         "judges": judges,
         "rgb": rgb,

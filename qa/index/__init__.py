@@ -13,37 +13,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qa.settings import Settings
+from qa.settings import StoreSettings
 
 if TYPE_CHECKING:
     from qa.index.keywords import KeywordIndex
     from qa.index.vectors import ChromaStore
 
 
-def keywords_path(settings: Settings) -> Path:
+def keywords_path(store: StoreSettings) -> Path:
     """Where the keyword index (and ingest manifest) of this Chroma collection lives."""
-    if settings.chroma_host:
-        scope = "".join(f"-{p}" for p in (settings.chroma_tenant, settings.chroma_database) if p)
-        name = (
-            f"state-{settings.chroma_host}-{settings.chroma_port}{scope}-"
-            f"{settings.collection}.sqlite3"
-        )
-        return Path(settings.index) / name
-    return Path(settings.index) / "state.sqlite3"
+    if store.chroma_host:
+        scope = "".join(f"-{p}" for p in (store.chroma_tenant, store.chroma_database) if p)
+        name = f"state-{store.chroma_host}-{store.chroma_port}{scope}-{store.collection}.sqlite3"
+        return Path(store.index) / name
+    return Path(store.index) / "state.sqlite3"
 
 
 class Index:
     """The vector store and the keyword index of one collection, opened together.
 
     `create=False` (readers) raises IndexMissingError for a store that was never ingested;
-    the parts open on first use, so `Index(settings, identity).keywords` never touches Chroma.
+    the parts open on first use, so `Index(settings.store, identity).keywords` never touches Chroma.
     """
 
-    def __init__(self, settings: Settings, identity: str = "", *, create: bool = False) -> None:
-        self.settings = settings
+    def __init__(self, store: StoreSettings, identity: str = "", *, create: bool = False) -> None:
+        self.settings = store
         self.identity = identity
         self.create = create
-        self.keywords_path = keywords_path(settings)
+        self.keywords_path = keywords_path(store)
         self._store: ChromaStore | None = None
         self._keywords: KeywordIndex | None = None
 

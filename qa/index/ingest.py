@@ -58,21 +58,25 @@ class Ingestor:
 
     def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
         self.settings = settings
-        self.encoder = encoder or Encoder(settings.embedding_model, settings.batch_size)
-        self.index = Index(settings, self.encoder.identity, create=True)
+        self.encoder = encoder or Encoder(
+            settings.embedding.embedding_model, settings.embedding.batch_size
+        )
+        self.index = Index(settings.store, self.encoder.identity, create=True)
         self.store = self.index.store
         self.state = self.index.keywords
         recorded = self.state.get_meta("embedding_model")
         if recorded is None:
             self.state.set_meta("embedding_model", self.encoder.identity)
         self._chunker: Chunker | None = None
-        self.max_file_bytes = int(settings.max_file_mb * 2**20)
+        self.max_file_bytes = int(settings.ingest.max_file_mb * 2**20)
 
     @property
     def chunker(self) -> Chunker:
         if self._chunker is None:
             self._chunker = Chunker(
-                self.settings.chunk_tokens, self.settings.chunk_overlap, self.encoder.count_tokens
+                self.settings.ingest.chunk_tokens,
+                self.settings.ingest.chunk_overlap,
+                self.encoder.count_tokens,
             )
         return self._chunker
 
@@ -119,7 +123,7 @@ class Ingestor:
                     is_update = record is not None and record.status == "done"
                     batch.append((article, digest, is_update))
                     batch_chunks += max(1, len(article.text) // 900)
-                if batch_chunks >= self.settings.ingest_batch:
+                if batch_chunks >= self.settings.ingest.ingest_batch:
                     self._write(batch, summary)
                     batch, batch_chunks = [], 0
                 progress.update(done, added=summary.articles_added, chunks=summary.chunks_added)

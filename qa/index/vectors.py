@@ -25,7 +25,7 @@ from qa.errors import (
     QAError,
     StoreUnavailableError,
 )
-from qa.settings import Settings
+from qa.settings import StoreSettings
 from qa.types import Chunk
 
 
@@ -67,7 +67,7 @@ def where_clause(
 class ChromaStore:
     """One Chroma collection. `create=False` opens an existing index or raises a clear error."""
 
-    def __init__(self, settings: Settings, identity: str, *, create: bool) -> None:
+    def __init__(self, settings: StoreSettings, identity: str, *, create: bool) -> None:
         self.settings = settings
         self.identity = identity
         self.client = _client(settings, create)
@@ -170,12 +170,12 @@ class ChromaStore:
         return [by_id[i] for i in ids if i in by_id]
 
 
-def _scope(settings: Settings) -> str:
+def _scope(settings: StoreSettings) -> str:
     parts = [p for p in (settings.chroma_tenant, settings.chroma_database) if p]
     return f" ({'/'.join(parts)})" if parts else ""
 
 
-def _client(settings: Settings, create: bool) -> Any:
+def _client(settings: StoreSettings, create: bool) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 

@@ -111,7 +111,7 @@ class QARetriever(BaseRetriever):
     ) -> None:
         super().__init__()
         self.assistant = assistant or Assistant(llm="extractive", index=index, **options)
-        self.top_k = top_k or self.assistant.settings.top_k
+        self.top_k = top_k or self.assistant.settings.answer.top_k
         self.filters = Filters(tuple(sources), date_from, date_to)
         self.screen = screen
 
@@ -336,7 +336,9 @@ _JUDGES: dict[str, OfflineJudge] = {}
 def _default_judge() -> OfflineJudge:
     if "offline" not in _JUDGES:
         settings = Settings.load()
-        _JUDGES["offline"] = OfflineJudge(Encoder(settings.embedding_model, settings.batch_size))
+        _JUDGES["offline"] = OfflineJudge(
+            Encoder(settings.embedding.embedding_model, settings.embedding.batch_size)
+        )
     return _JUDGES["offline"]
 
 

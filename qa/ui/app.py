@@ -69,7 +69,7 @@ def build_app(
     `allow_folders` lets users index a folder on the server by its path.
     """
     pool = AssistantPool(assistant)
-    corpus = Corpus(assistant.settings, uploads or Path(assistant.settings.index) / "uploads")
+    corpus = Corpus(assistant.settings, uploads or Path(assistant.settings.store.index) / "uploads")
     handlers = Handlers(pool, corpus, allow_folders)
     with gr.Blocks(title="qa · ask the news", analytics_enabled=False) as demo:
         gr.HTML(INTRO)
@@ -131,8 +131,8 @@ def _settings_panel(handlers: Handlers) -> _Settings:
             )
             top_k = gr.Slider(
                 1,
-                max(20, settings.top_k),
-                value=settings.top_k,
+                max(20, settings.answer.top_k),
+                value=settings.answer.top_k,
                 step=1,
                 label="Passages per answer",
             )
@@ -148,7 +148,7 @@ def _settings_panel(handlers: Handlers) -> _Settings:
             date_from = gr.Textbox(label="Published from", placeholder="YYYY-MM-DD")
             date_to = gr.Textbox(label="Published to", placeholder="YYYY-MM-DD")
         flag = gr.Checkbox(
-            settings.unsupported == "flag",
+            settings.answer.unsupported == "flag",
             label="Show unsupported sentences (marked) instead of dropping them",
         )
     return _Settings(model, status, top_k, outlets, date_from, date_to, flag)

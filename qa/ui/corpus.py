@@ -63,7 +63,7 @@ class Corpus:
         self._lock = threading.Lock()
 
     def stats(self) -> CorpusStats:
-        state = Index(self.settings).keywords
+        state = Index(self.settings.store).keywords
         try:
             records = [r for r in state.articles().values() if r.status == "done"]
             chunks = state.chunk_count()

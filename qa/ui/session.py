@@ -90,7 +90,7 @@ class AssistantPool:
                 # the launch's --llm-model names a model of the launch's backend only
                 settings = (
                     self.settings
-                    if name == self.settings.llm
+                    if name == self.settings.model.llm
                     else self.settings.replace(llm=name, llm_model="")
                 )
                 self._assistants[name] = Assistant(settings, llm=name, encoder=self.encoder)
