@@ -92,7 +92,7 @@ def main() -> int:
     from qa.settings import Settings
 
     settings = Settings.load()
-    encoder = Encoder(settings.embedding.embedding_model, settings.embedding.batch_size)
+    encoder = Encoder.of(settings.embedding)
     records: list[dict] = []
     raws: list[dict] = []
     started = time.time()

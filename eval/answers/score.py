@@ -80,7 +80,7 @@ def run_judge(name: str, records: Sequence[dict], evidence: str) -> tuple[list[b
     from qa.settings import Settings
 
     settings = Settings.load()
-    encoder = Encoder(settings.embedding.embedding_model, settings.embedding.batch_size)
+    encoder = Encoder.of(settings.embedding)
     judge = make_judge(name, settings, encoder)
     key = "screened_text" if evidence == "screened" else "text"
     verdicts, notes, errors = [], [], 0

@@ -79,9 +79,7 @@ class Assistant:
         offline.apply()
         base = settings or Settings.load()
         self.settings = base.replace(index=Path(index) if index else None, **options)
-        self.encoder = encoder or Encoder(
-            self.settings.embedding.embedding_model, self.settings.embedding.batch_size
-        )
+        self.encoder = encoder or Encoder.of(self.settings.embedding)
         self.judge: Judge = judge or OfflineJudge(self.encoder)
         self.model: ChatModel = registry.create(
             llm if llm is not None else self.settings.model.llm, self.settings, self.encoder

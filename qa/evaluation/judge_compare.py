@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = Settings.load()
-    encoder = Encoder(settings.embedding.embedding_model, settings.embedding.batch_size)
+    encoder = Encoder.of(settings.embedding)
     rows = []
     for name in args.judges or ["offline"]:
         started = time.perf_counter()

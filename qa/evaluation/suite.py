@@ -82,7 +82,7 @@ def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
     from qa.answer.assistant import Assistant
     from qa.index.embedding import Encoder
 
-    encoder = Encoder(settings.embedding.embedding_model, settings.embedding.batch_size)
+    encoder = Encoder.of(settings.embedding)
     encoder.warm_up()
     corpus = prepare_index(plan, settings, encoder)
     # red-team quotes are also found in the articles themselves, when we know the files

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.errors import ModelIntegrityError
 from qa.models import embedding_model
+from qa.settings import EmbeddingSettings
 
 if TYPE_CHECKING:
     import numpy as np
@@ -22,6 +23,11 @@ _CACHE_SIZE = 20_000
 
 class Encoder:
     """Embeds texts (unit-length vectors) and counts their tokens with the model's tokenizer."""
+
+    @classmethod
+    def of(cls, settings: EmbeddingSettings) -> Encoder:
+        """The encoder a settings' embedding part names (model and batch size)."""
+        return cls(settings.embedding_model, settings.batch_size)
 
     def __init__(self, name: str = "bundled", batch_size: int = 64) -> None:
         info = embedding_model(name)

@@ -58,9 +58,7 @@ class Ingestor:
 
     def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
         self.settings = settings
-        self.encoder = encoder or Encoder(
-            settings.embedding.embedding_model, settings.embedding.batch_size
-        )
+        self.encoder = encoder or Encoder.of(settings.embedding)
         self.index = Index(settings.store, self.encoder.identity, create=True)
         self.store = self.index.store
         self.state = self.index.keywords

@@ -336,9 +336,7 @@ _JUDGES: dict[str, OfflineJudge] = {}
 def _default_judge() -> OfflineJudge:
     if "offline" not in _JUDGES:
         settings = Settings.load()
-        _JUDGES["offline"] = OfflineJudge(
-            Encoder(settings.embedding.embedding_model, settings.embedding.batch_size)
-        )
+        _JUDGES["offline"] = OfflineJudge(Encoder.of(settings.embedding))
     return _JUDGES["offline"]
 
 
