@@ -141,3 +141,39 @@ def test_the_count_asked_for_leads_over_other_numbers():
     kingdom = language.parse("Veldoria is one of the four countries that form the union.")
     counted = language.parse("It has 102,484 inhabitants at the 2010 census.")
     assert fit(census, counted) > fit(census, kingdom)
+
+
+def test_the_sentence_stating_the_asked_relation_leads():
+    """ "Who led ..." is answered by the sentence that says who led it, not by one that
+    only names people; "how long" by the one that gives the length; "how many stores" by
+    the sentence about the asked-for company's stores, not another article's."""
+    led = analyse("Who led the survey of the new lichen?")
+    assert led.kind == "person" and led.verb == "lead"
+    leader = language.parse("Botanist Ines Walcott, who led the survey, said the samples were dry.")
+    crowd = language.parse("Researchers at Norbury College said the lichen was rare.")
+    passive = language.parse("The survey was led in 2019, during the Hale administration.")
+    assert fit(led, leader) > fit(led, crowd)
+    assert fit(led, leader) > fit(led, passive)
+
+    long = analyse("How long is the lichen found on Carrow Hill?")
+    assert long.measure == "long"
+    length = language.parse("The lichen is 4.1 centimetres long and pale green.")
+    distance = language.parse("It grows about 300 metres from the summit.")
+    assert fit(long, length) > fit(long, distance)
+
+    stores = analyse("How many stores does Pellam Foods now have?")
+    own = language.parse("The company opened two stores, bringing its total to 61.")
+    other = language.parse("Grocery stores donated about 40 percent of the food.")
+    assert fit(stores, own, "Pellam Foods Sales Rise") > fit(stores, other, "Food Bank Record")
+
+
+def test_the_name_of_something_asks_for_a_name_not_the_word_name():
+    """ "What is the name of the research boat ...?" is answered by "The boat, Sea Lark,
+    ..." although that sentence never says "name"; a sentence without any new name
+    does not hold it."""
+    asked = analyse("What is the name of the research boat sampling the reef off Port Ardle?")
+    assert asked.kind == "name" and asked.category == "boat"
+    named = language.parse("The boat, Sea Lark, will spend six weeks on the reef.")
+    unnamed = language.parse("The boat will spend six weeks on the reef off Port Ardle.")
+    assert holds(asked, named) and not holds(asked, unnamed)
+    assert fit(asked, named)[0] == 1  # it names the boat: it may lead from further down

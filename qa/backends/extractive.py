@@ -23,6 +23,11 @@ REFUSAL = "The articles do not answer this question."
 # below the best a slot-holding sentence may score and still lead (set on eval/general dev).
 SLOT_WINDOW = 6
 SLOT_RELATIVE = 0.7
+# A holder that also states the asked-for relation (the verb, the attribute, what is
+# counted) may lead from further down: such sentences often say "the company" or "the
+# final cost" instead of repeating the topic words that raise similarity.
+RELATION_WINDOW = 10
+RELATION_RELATIVE = 0.5
 
 
 class ExtractiveChatModel:
@@ -62,6 +67,7 @@ class ExtractiveChatModel:
 
     def select(self, question: str, passages: Sequence) -> list[tuple[str, list[int]]]:
         candidates: list[tuple[str, int, int]] = []  # text, passage n, position
+        titles = {p.n: getattr(p, "title", "") or "" for p in passages}
         for p in passages:
             for a, b in sentence_spans(p.text):
                 sentence = p.text[a:b]  # screened: injected text is blanked
@@ -77,13 +83,16 @@ class ExtractiveChatModel:
         # The sentence that holds what the question asks for (a person for "who", a sum
         # for "how much") leads, when it is among the most relevant; the others follow.
         asked = analyse(question)
-        window = order[:SLOT_WINDOW]
+        window = order[:RELATION_WINDOW]
         docs = language.parse_many([candidates[i][0] for i in window])
-        holders = [
-            (fit(asked, doc), i)
-            for i, doc in zip(window, docs, strict=True)
-            if holds(asked, doc) and scores[i] >= best * SLOT_RELATIVE
-        ]
+        holders = []
+        for rank, (i, doc) in enumerate(zip(window, docs, strict=True)):
+            if headline(candidates[i][0], titles[candidates[i][1]]) or not holds(asked, doc):
+                continue  # a title-case headline parses as names: it leads by relevance only
+            how = fit(asked, doc, titles[candidates[i][1]])
+            near = rank < SLOT_WINDOW and scores[i] >= best * SLOT_RELATIVE
+            if near or (how[0] > 0 and scores[i] >= best * RELATION_RELATIVE):
+                holders.append((how, i))
         # The holder that best fits the question leads; among equals, the most relevant.
         lead = max(holders, key=lambda h: (h[0], scores[h[1]]))[1] if holders else None
         if lead is not None:
@@ -108,6 +117,10 @@ class ExtractiveChatModel:
             if q_words and len(q_words & covered) / len(q_words) < self.min_coverage:
                 return []  # no slot, and the best sentences miss most of the question
         return [(candidates[i][0], sorted(ns)) for i, ns in chosen]
+
+
+def headline(sentence: str, title: str) -> bool:
+    return bool(title) and " ".join(sentence.split()) == " ".join(title.split())
 
 
 def _as_statement(sentence: str) -> str:

@@ -33,6 +33,7 @@ _ANSWERS = {
     "amount": frozenset({"MONEY", "QUANTITY", "PERCENT"}),
     "place": frozenset({"GPE", "LOC", "FAC", "ORG"}),
 }
+_NOT_NAMES = language.NUMBER_LABELS | language.TIME_LABELS
 _FOLLOW_UP = re.compile(r"\s*\(following up on:.*\)\s*$", re.DOTALL)
 
 
@@ -40,12 +41,15 @@ _FOLLOW_UP = re.compile(r"\s*\(following up on:.*\)\s*$", re.DOTALL)
 class Asked:
     """The reading of one question."""
 
-    kind: str  # person, date, number, amount, place, reason, thing
+    kind: str  # person, date, number, amount, place, reason, name, thing
     head: str = ""  # lemma of the attribute asked about ("population" of a city), or ""
     names: tuple[Name, ...] = ()
     numbers: frozenset[str] = field(default_factory=frozenset)
     terms: frozenset[str] = field(default_factory=frozenset)  # content lemmas of the question
     counted: str = ""  # lemma of what "how many ..." counts ("province"), or ""
+    measure: str = ""  # the adjective of "how long / tall / old ...", or ""
+    verb: str = ""  # lemma of the question's main verb ("lead" in "Who led ..."), or ""
+    category: str = ""  # what the asked-for name names ("ship" in "the name of the ship")
 
 
 def own_question(query: str) -> str:
@@ -64,7 +68,45 @@ def analyse(question: str) -> Asked:
         numbers=frozenset(language.numbers(doc.text)),
         terms=terms,
         counted=_counted(doc) if kind == "number" else "",
+        measure=_measure(doc) if kind == "number" else "",
+        verb=_verb(doc),
+        category=_category(doc) if kind == "name" else "",
     )
+
+
+def _category(doc: Any) -> str:
+    """The noun whose name is asked for: "ship" in "What is the name of the survey ship?"
+    (the last noun of the first run of nouns after "name of"; read from the tags, since
+    the parse often hangs that run on a following verb)."""
+    for token in doc[:-2]:
+        if token.lemma_.lower() == "name" and doc[token.i + 1].lower_ == "of":
+            run: list[Any] = []
+            for word in doc[token.i + 2 :]:
+                if word.pos_ in {"NOUN", "PROPN"}:
+                    run.append(word)
+                elif run or word.pos_ not in {"DET", "ADJ", "NUM"}:
+                    break
+            return str(run[-1].lemma_.lower()) if run else ""
+    return ""
+
+
+def _measure(doc: Any) -> str:
+    """The adjective "how" asks the degree of ("long" in "How long is ..."), or ""."""
+    for token in doc[:-1]:
+        if token.lower_ == "how":
+            after = doc[token.i + 1]
+            if after.pos_ in {"ADJ", "ADV"} and after.lower_ not in {"many", "much"}:
+                return str(after.lemma_.lower())
+    return ""
+
+
+def _verb(doc: Any) -> str:
+    """The lemma of the verb the question is built on, unless it is only an auxiliary
+    ("be", "do", "have")."""
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is None or root.pos_ != "VERB" or root.lemma_.lower() in {"be", "do", "have"}:
+        return ""
+    return str(root.lemma_.lower())
 
 
 def _counted(doc: Any) -> str:
@@ -75,14 +117,40 @@ def _counted(doc: Any) -> str:
     return ""
 
 
-def fit(asked: Asked, sentence: Any) -> tuple[bool, int]:
-    """How closely a sentence that holds the slot matches the question: does it name what
-    "how many" counts, and how many of the question's own numbers (a year, an edition) it
-    states. Among sentences that all hold a number, the one about the asked-for count, or
-    about the year the question names, wins."""
+def fit(asked: Asked, sentence: Any, title: str = "") -> tuple[int, int, int]:
+    """How closely a sentence that holds the slot matches the question, in this order:
+    - how much of the asked-for relation it states: what "how many" counts, the
+      attribute asked about ("cost"), the adjective "how long" asks about, the question's
+      own verb ("Who led ..." against "X, who led ..."), a named person for "who";
+    - how many of the question's own numbers (a year, an edition) it states;
+    - how many of the names the question asks about it (or its article's title) carries.
+    Among sentences that all hold the slot, the one about the asked-for relation wins."""
     lemmas = {t.lemma_.lower() for t in sentence}
+    about = language.normal(sentence.text) + " " + language.normal(title)
+    named = sum(n.text in about for n in asked.names)
+    matched = sum(
+        bool(word) and word in lemmas
+        for word in (asked.counted, asked.head, asked.measure, asked.category)
+    )
+    if asked.kind == "person":
+        # "who" + verb: the sentence names who did it ("X, who led ...", "written by X").
+        verbs = [t for t in sentence if t.lemma_.lower() == asked.verb and t.pos_ == "VERB"]
+        matched += any(_doer_named(v) for v in verbs)
+        matched += any(e.label_ == "PERSON" for e in sentence.ents)
+    elif asked.verb:
+        matched += asked.verb in lemmas
     shared = len(asked.numbers & language.numbers(sentence.text))
-    return (bool(asked.counted) and asked.counted in lemmas, shared)
+    return (matched, shared, named)
+
+
+def _doer_named(verb: Any) -> bool:
+    """Is the one who does `verb` a name: its subject, its "by" agent, or the name a
+    relative clause hangs on ("Peter Oyelaran, who led the study")?"""
+    doers = [c for c in verb.children if c.dep_ in {"nsubj", "csubj"}]
+    doers += [g for c in verb.children if c.dep_ == "agent" for g in c.children]
+    if verb.dep_ in {"relcl", "acl"}:
+        doers.append(verb.head)
+    return any(d.ent_type_ in {"PERSON", "ORG", "NORP"} for d in doers)
 
 
 def _kind(doc: Any) -> tuple[str, str]:
@@ -122,6 +190,8 @@ def _kind(doc: Any) -> tuple[str, str]:
     attribute = _subject_noun(doc, skip=wh)
     if attribute in _TIME_NOUNS:
         return "date", ""
+    if attribute == "name":  # "What is the name of the ship?" asks for a name, not "name"
+        return "name", ""
     return "thing", attribute
 
 
@@ -150,6 +220,9 @@ def holds(asked: Asked, sentence: Any) -> bool:
     if asked.kind == "thing":
         return True
     given = {n.text for n in asked.names}
+    if asked.kind == "name":  # a name the question does not already give
+        found = language.names(sentence)
+        return any(n.text not in given and n.label not in _NOT_NAMES for n in found)
     labels = _ANSWERS[asked.kind]
     for ent in sentence.ents:
         if ent.label_ not in labels and not _measured(asked, ent, sentence):
