@@ -93,6 +93,8 @@ class ExtractiveChatModel:
             near = rank < SLOT_WINDOW and scores[i] >= best * SLOT_RELATIVE
             if near or (how[0] > 0 and scores[i] >= best * RELATION_RELATIVE):
                 holders.append((how, i))
+        if asked.kind not in {"thing", "reason"} and not holders:
+            return []  # "who" / "when" / "how many" and no close sentence holds one: refuse
         # The holder that best fits the question leads; among equals, the most relevant.
         lead = max(holders, key=lambda h: (h[0], scores[h[1]]))[1] if holders else None
         if lead is not None:
