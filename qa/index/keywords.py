@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from qa.errors import IndexCorruptError
 from qa.index import bm25
@@ -74,6 +74,20 @@ class ArticleRecord:
     title: str
     source: str
     published: str
+
+
+def done_row(article_id: str, digest: str, chunks: Sequence[Chunk]) -> tuple[Any, ...]:
+    """The values of an article's finished row: hash, chunk count, title, outlet, date
+    (from its first chunk), then its id; both keyword indexes write these."""
+    first = chunks[0] if chunks else None
+    return (
+        digest,
+        len(chunks),
+        first.title if first else "",
+        first.source if first else "",
+        first.published if first else "",
+        article_id,
+    )
 
 
 class KeywordIndex(Protocol):
@@ -207,18 +221,10 @@ class State:
                         "INSERT INTO chunk_fts (rowid, text) VALUES (?, ?)", (cur.lastrowid, text)
                     )
                     added.append((int(cur.lastrowid or 0), text))
-                first = chunks[0] if chunks else None
                 db.execute(
                     "UPDATE articles SET hash=?, status='done', chunks=?, title=?, source=?, "
                     "published=? WHERE id=?",
-                    (
-                        digest,
-                        len(chunks),
-                        first.title if first else "",
-                        first.source if first else "",
-                        first.published if first else "",
-                        article_id,
-                    ),
+                    done_row(article_id, digest, chunks),
                 )
             bm25.add(db, added)
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from qa.errors import IndexWriteError, InputError, StoreUnavailableError
 from qa.index import bm25
-from qa.index.keywords import ArticleRecord, _query_terms
+from qa.index.keywords import ArticleRecord, _query_terms, done_row
 from qa.index.vectors import date_ordinal
 from qa.text.words import STOPWORDS
 from qa.types import Chunk
@@ -242,18 +242,10 @@ class PgState:
                         df[term] += 1
             self._add_df(cur, df)
             for article_id, digest, chunks in done:
-                first = chunks[0] if chunks else None
                 cur.execute(
                     f"UPDATE {s}.articles SET hash = %s, status = 'done', chunks = %s, "
                     "title = %s, source = %s, published = %s WHERE id = %s",
-                    (
-                        digest,
-                        len(chunks),
-                        first.title if first else "",
-                        first.source if first else "",
-                        first.published if first else "",
-                        article_id,
-                    ),
+                    done_row(article_id, digest, chunks),
                 )
 
     def _add_df(self, cur: Any, df: Counter[str]) -> None:
