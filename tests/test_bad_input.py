@@ -121,3 +121,15 @@ def test_the_file_size_limit_is_a_setting(tmp_path, encoder, monkeypatch):
     monkeypatch.setenv("QA_MAX_FILE_MB", "0")
     with pytest.raises(InputError, match="max_file_mb"):
         Settings.load()
+
+
+def test_a_reader_that_goes_away_is_no_traceback(tmp_path, seed_settings):
+    """`qa ask ... | head -1`: when the reader stops reading, qa stops quietly."""
+    import subprocess
+
+    from .conftest import BIN
+
+    err = tmp_path / "stderr.txt"
+    script = f'"{BIN / "qa"}" ask "Who is Zhang Youxia?" --index "{seed_settings.store.index}" 2>"{err}" | true'
+    subprocess.run(["bash", "-c", script], timeout=600, check=False)
+    assert "Traceback" not in err.read_text("utf-8"), err.read_text("utf-8")
