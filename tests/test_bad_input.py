@@ -130,6 +130,7 @@ def test_a_reader_that_goes_away_is_no_traceback(tmp_path, seed_settings):
     from .conftest import BIN
 
     err = tmp_path / "stderr.txt"
-    script = f'"{BIN / "qa"}" ask "Who is Zhang Youxia?" --index "{seed_settings.store.index}" 2>"{err}" | true'
+    index = seed_settings.store.index
+    script = f'"{BIN / "qa"}" ask "Who is Zhang Youxia?" --index "{index}" 2>"{err}" | true'
     subprocess.run(["bash", "-c", script], timeout=600, check=False)
     assert "Traceback" not in err.read_text("utf-8"), err.read_text("utf-8")
