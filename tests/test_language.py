@@ -177,3 +177,11 @@ def test_the_name_of_something_asks_for_a_name_not_the_word_name():
     unnamed = language.parse("The boat will spend six weeks on the reef off Port Ardle.")
     assert holds(asked, named) and not holds(asked, unnamed)
     assert fit(asked, named)[0] == 1  # it names the boat: it may lead from further down
+
+
+def test_the_noun_which_picks_is_asked_for_not_given():
+    """ "Which Dutchman ..." asks for a person: "Dutchman" need not stand in a passage,
+    while a name the question gives ("Leiden") still must."""
+    asked = analyse("Which Dutchman, trained in Leiden, first described the cell?")
+    texts = {n.text for n in asked.names}
+    assert "dutchman" not in texts and "leiden" in texts

@@ -60,11 +60,15 @@ def own_question(query: str) -> str:
 def analyse(question: str) -> Asked:
     doc = language.parse(own_question(question))
     kind, head = _kind(doc)
+    # "Which Frenchman ..." asks for one: the noun "which" picks is a category of the
+    # answer, not a name the passages must give.
+    wh = next((t for t in doc if t.tag_ == "WDT" and t.dep_ == "det"), None)
+    asked_as = language.normal(wh.head.text) if wh is not None else ""
     terms = frozenset(language.lemmas(doc) - {head} - _TIME_NOUNS)
     return Asked(
         kind=kind,
         head=head,
-        names=tuple(language.names(doc, skip_first=True)),
+        names=tuple(n for n in language.names(doc, skip_first=True) if n.text != asked_as),
         numbers=frozenset(language.numbers(doc.text)),
         terms=terms,
         counted=_counted(doc) if kind == "number" else "",
