@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qa-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures figures-seeds figures-hostile figures-general figures-general-extractive figures-bench figures-scale bench soak system-deps package-check clean
+.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures figures-seeds figures-hostile figures-detector figures-general figures-general-extractive figures-bench figures-scale bench soak system-deps package-check clean
 
 # The pinned CPU build of torch goes in first: an unpinned one would pull a CUDA build.
 # llama-cpp-python comes from a portable wheel built once per machine (any x86-64 CPU with
@@ -71,7 +71,8 @@ eval-ci: setup
 # markers is written from a fresh run, headed by its commit and command; none is typed.
 # The million-chunk scale tables take hours: `make figures-scale`.
 FIGURES := $(BIN)/python -m qa.bench.figures
-figures: setup figures-seeds figures-hostile figures-general figures-general-extractive figures-bench
+figures: setup figures-seeds figures-hostile figures-detector figures-general \
+  figures-general-extractive figures-bench
 
 figures-seeds: setup
 	rm -rf reports/figures-index
@@ -86,6 +87,14 @@ figures-hostile: setup
 	  --corpus eval/hostile/articles --index reports/figures-hostile-index \
 	  --report reports/figures-hostile/ --quiet
 	$(FIGURES) reports/figures-hostile/results.json --into eval/baseline.md --block hostile --style report
+
+# The hostile-text detector: attacks (dev and test) and false alarms on ordinary sentences
+# (RGB passages, read at run time from ../shared, and never committed: reports/ is ignored).
+figures-detector: setup
+	$(BIN)/python eval/hostile/ordinary.py reports/ordinary.jsonl
+	$(BIN)/python eval/hostile/detector.py --split both --ordinary reports/ordinary.jsonl \
+	  --json reports/detector.json
+	$(FIGURES) reports/detector.json --into eval/baseline.md --block detector --style detector
 
 figures-general: eval-general
 	$(FIGURES) reports/general-test/results.json --into eval/baseline-general.md --block general-test --style report

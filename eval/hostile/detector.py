@@ -1,8 +1,8 @@
 """How well qa.text.hostile tells instructions from news: detection on the red-team attacks,
 false alarms on ordinary sentences.
 
-    python eval/hostile/detector.py [--ordinary /tmp/ordinary.jsonl] [--split dev|test|all]
-                                    [--show] [--json OUT]
+    python eval/hostile/detector.py [--ordinary /tmp/ordinary.jsonl]
+                                    [--split dev|test|all|both] [--show] [--json OUT]
 
 - attacks: `attacks.jsonl`, each attack text through `qa.text.hostile.flags`; detected when one
   of its sentences is flagged (for `encoded` the attack as written, not the payload; HTML
@@ -13,7 +13,9 @@ false alarms on ordinary sentences.
   mini_newsgroup); split by a hash of the id (dev/test, about half each).
 
 Rules in qa/text/hostile.py were written from the dev split only; report test. `--show` prints
-the misses and false alarms of the chosen split (use it on dev only).
+the misses and false alarms of the chosen split (use it on dev only). `--split both` measures
+dev and test apart, in one file with its commit and command (what `make figures-detector`
+writes into eval/baseline.md).
 """
 
 from __future__ import annotations
@@ -101,11 +103,23 @@ def measure(split: str, ordinary: Path | None, show: bool) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ordinary", type=Path)
-    parser.add_argument("--split", default="test", choices=("dev", "test", "all"))
+    parser.add_argument("--split", default="test", choices=("dev", "test", "all", "both"))
     parser.add_argument("--show", action="store_true")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    result = measure(args.split, args.ordinary, args.show)
+    if args.split == "both":
+        from datetime import UTC, datetime
+
+        from qa.procs import commit
+
+        result = {
+            "command": "python eval/hostile/detector.py " + " ".join(sys.argv[1:]),
+            "commit": commit(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "splits": {split: measure(split, args.ordinary, False) for split in ("dev", "test")},
+        }
+    else:
+        result = measure(args.split, args.ordinary, args.show)
     text = json.dumps(result, indent=1)
     print(text)
     if args.json:

@@ -7,7 +7,9 @@ headed by the commit and the command that produced the results:
 - `table`: the README's short table of a `qa eval` run, one column per backend;
 - `report`: a `qa eval` run's summary report (figures, raw vs checked, judges, by kind,
   red-team failures), for `eval/baseline.md`;
-- `bench`: a `qa bench` run's tables, for BENCHMARKS.md.
+- `bench`: a `qa bench` run's tables, for BENCHMARKS.md;
+- `detector`: the hostile-text detector on attacks, hard negatives and ordinary sentences
+  (`eval/hostile/detector.py --split both --json`), for `eval/baseline.md`.
 
 `make figures` runs the evaluations and the benchmark and writes every block."""
 
@@ -117,7 +119,36 @@ def fair_block(results: dict[str, Any]) -> list[str]:
     return [head, "", *fair_table(fair)[2:]]
 
 
-STYLES = {"table": table, "report": report_block, "bench": bench_block, "fair": fair_block}
+def detector_block(results: dict[str, Any]) -> list[str]:
+    """Detection of attacks and false alarms on ordinary news, per split, and by style."""
+    lines = [
+        _head(results, results["created"]) + ":",
+        "",
+        "| split | attacks detected | hard negatives flagged "
+        "| ordinary sentences flagged (false-positive rate) |",
+        "|---|---|---|---|",
+    ]
+    for split, r in results["splits"].items():
+        a, h, o = r["attacks"], r["hard_negatives"], r.get("ordinary")
+        ordinary = f"{o['flagged']}/{o['of']:,} ({100 * o['rate']:.2f}%)" if o else "not measured"
+        lines.append(
+            f"| {split} | {a['detected']}/{a['of']} ({a['detected'] / max(1, a['of']):.2f}) "
+            f"| {h['flagged']}/{h['of']} | {ordinary} |"
+        )
+    test = results["splits"].get("test")
+    if test:
+        styles = ", ".join(f"{k} {v}" for k, v in test["attacks"]["by_kind"].items())
+        lines += ["", f"Test detection by style: {styles}."]
+    return lines
+
+
+STYLES = {
+    "detector": detector_block,
+    "table": table,
+    "report": report_block,
+    "bench": bench_block,
+    "fair": fair_block,
+}
 
 
 def replace_block(text: str, name: str, lines: list[str]) -> str:
