@@ -71,13 +71,16 @@ eval-ci: setup
 # markers is written from a fresh run, headed by its commit and command; none is typed.
 # The million-chunk scale tables take hours: `make figures-scale`.
 FIGURES := $(BIN)/python -m qa.bench.figures
+# RGB's en_fact.json (external benchmark data, never copied here): the seeds run adds it
+RGB ?= ../shared/external/rgb/en_fact.json
 figures: setup figures-seeds figures-hostile figures-detector figures-general \
   figures-general-extractive figures-bench
 
 figures-seeds: setup
 	rm -rf reports/figures-index
 	$(BIN)/qa eval eval/seeds.jsonl --llm extractive --llm llamacpp --judge llamacpp \
-	  --index reports/figures-index --report reports/figures/ --quiet
+	  --index reports/figures-index --report reports/figures/ --quiet \
+	  $(if $(wildcard $(RGB)),--rgb $(RGB))
 	$(FIGURES) reports/figures/results.json --into README.md --block seeds
 	$(FIGURES) reports/figures/results.json --into eval/baseline.md --block seeds --style report
 

@@ -403,6 +403,43 @@ def test_figures_rewrite_the_readme_block_from_results(tmp_path):
     assert main([str(path), "--readme", str(tmp_path / "missing.md")]) == 2
 
 
+def test_figures_add_the_rgb_row_and_write_the_detector_block(tmp_path):
+    from qa.bench.figures import main
+
+    results = {
+        "command": "qa eval eval/seeds.jsonl --rgb en_fact.json",
+        "questions": 4,
+        "judge": "offline",
+        "created": "2026-12-03T10:00:00",
+        "backends": {"extractive": {"totals": {"correctness": 0.5}}},
+        "rgb": {"questions": 100, "of": 100, "passages": 969,
+                "backends": {"extractive": {"accuracy": 0.55}}},
+    }  # fmt: skip
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results), "utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- figures:seeds -->\n<!-- /figures:seeds -->\n")
+    assert main([str(path), "--readme", str(readme)]) == 0
+    row = "| RGB noisy retrieval accuracy (100 questions, external) | 0.550 |"
+    assert row in readme.read_text()
+
+    split = {
+        "attacks": {"detected": 29, "of": 44, "by_kind": {"encoded": "2/4", "order": "2/4"}},
+        "hard_negatives": {"flagged": 0, "of": 30},
+        "ordinary": {"flagged": 2, "of": 1571, "rate": 0.0013},
+    }
+    detector = {"command": "python eval/hostile/detector.py --split both", "commit": "abc1234",
+                "created": "2026-12-07T06:00:00+00:00", "splits": {"test": split}}  # fmt: skip
+    path.write_text(json.dumps(detector), "utf-8")
+    doc = tmp_path / "baseline.md"
+    doc.write_text("a\n<!-- figures:detector -->\ntyped 0.66\n<!-- /figures:detector -->\n")
+    assert main([str(path), "--into", str(doc), "--block", "detector", "--style", "detector"]) == 0
+    text = doc.read_text()
+    assert "typed 0.66" not in text and "Commit abc1234, `python eval/hostile/detector.py" in text
+    assert "| test | 29/44 (0.66) | 0/30 | 2/1,571 (0.13%) |" in text
+    assert "Test detection by style: encoded 2/4, order 2/4." in text
+
+
 def test_figures_write_a_bench_block_into_benchmarks_md(tmp_path):
     from qa.bench.figures import main
 

@@ -51,6 +51,11 @@ def table(results: dict[str, Any]) -> list[str]:
             " / ".join(fmt(results["backends"][n]["totals"].get(k)) for k in keys) for n in names
         ]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    rgb = results.get("rgb")
+    if rgb:  # the external figure: noisy retrieval over RGB's pooled snippets
+        cells = [fmt(rgb["backends"].get(n, {}).get("accuracy")) for n in names]
+        label = f"RGB noisy retrieval accuracy ({rgb['questions']} questions, external)"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     agreement = [fmt(checker_agreement(results["backends"][n]["totals"])) for n in names]
     if any(a != fmt(None) for a in agreement):
         label = f"checker agrees with the {results['judge']} judge"
