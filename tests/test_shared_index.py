@@ -131,3 +131,61 @@ def test_an_unreachable_keyword_database_is_one_clear_line(run_qa, tmp_path):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "keyword index" in lines[0] and "cannot be reached" in lines[0]
     assert "secret" not in proc.stderr  # the password is never printed
+
+
+def test_shared_keyword_search_gives_the_embedded_index_bm25(keywords_url, tmp_path, monkeypatch):
+    """The same articles in the embedded SQLite index and the PostgreSQL one: every score the
+    shared search returns is the embedded index's exact BM25 of that chunk, and when the
+    shared search says it read every posting, its top 20 is the exact top 20 (ties aside).
+    (Two known differences are left out of the queries: a word whose stem is a stopword's,
+    "being" -> "be", has no postings in the shared index; FTS5 counts a stem once per query
+    word that has it, the shared index once.)
+    Each word's list is cut at 40 postings here (1,000 in production), so the capped path,
+    best postings first and then a full rescoring, is exercised too."""
+    import random
+
+    from qa.index import pg_keywords
+    from qa.index.keywords import State
+    from tests.test_bm25 import _article, _questions, _sentences, _ties_allowed_equal
+
+    monkeypatch.setattr(pg_keywords.PgState, "postings_budget", 40)
+    rng = random.Random(9)
+    sentences = _sentences()
+    articles = [_article(rng, i, sentences) for i in range(400)]
+    embedded = State(tmp_path / "s.sqlite3")
+    shared = pg_keywords.PgState(keywords_url, "qa_rank_check")
+    for state in (embedded, shared):
+        state.mark_pending([(a, "t", "Outlet", "2020-01-01", "") for a, _, _ in articles])
+        state.commit_articles(articles)
+        state.remove_articles([f"a{i}" for i in range(50)])  # removals keep the stats right
+        state.optimize()
+    capped = exact = 0
+    overlap = []
+    stop = shared._tokens.stop
+    for asked in _questions(rng, sentences, 60):
+        # words whose stem is a stopword's ("being" -> "be") have no postings in the shared
+        # index, which scores without them; the embedded index scores them too
+        # and FTS5 counts a stem twice when two words share it ("attempting ... attempts"):
+        # each stem once here
+        kept: dict[str, str] = {}
+        for word in asked.split():
+            stems = shared._tokens.stems([word])
+            if stems and not set(stems) & stop:
+                kept.setdefault(stems[0], word)
+        query = " ".join(kept.values())
+        got = shared.search(query, 20)
+        truth = embedded.exact_scores(query, [cid for cid, _ in got])
+        for cid, score in got:
+            assert score == pytest.approx(truth[cid], rel=1e-6), (query, cid)
+        assert [s for _, s in got] == sorted((s for _, s in got), reverse=True)
+        if shared.last_exact:
+            exact += 1
+            assert _ties_allowed_equal(embedded, query, got, 20), query
+        else:
+            capped += 1
+            best = {cid for cid, _ in embedded.search_exact(query, 20)}
+            overlap.append(len(best & {cid for cid, _ in got}) / max(1, len(best)))
+    assert exact and capped  # both paths ran
+    assert sum(overlap) / len(overlap) >= 0.8, overlap
+    shared.close()
+    embedded.close()

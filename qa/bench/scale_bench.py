@@ -82,9 +82,9 @@ def shared(
     texts = retrieval_bench.questions(pool, queries)
     out: dict[str, Any] = {"queries_per_size": queries, "sizes": {}}
     for size in sizes:
-        scaled.build_in_subprocess(size, root)  # the corpus files, shared with the other runs
-        corpus = scaled.scaled_folder(size, root) / "corpus"
-        with tempfile.TemporaryDirectory() as tmp, postgres_server() as url:
+        corpus = scaled.corpus_folder(size, pool, root)  # the files, not the embedded build
+        # a server's usual memory for its own cache (Debian's default is 128 MB)
+        with tempfile.TemporaryDirectory() as tmp, postgres_server(PG_SETTINGS) as url:
             index = Path(tmp) / "index"
             built = _ingest_shared(corpus, index, url, encoder, pool)
             with retrieval_bench.chroma_server(index / "chroma", net.free_port()) as address:
@@ -93,6 +93,9 @@ def shared(
                 )
         out["sizes"][str(size)] = {**latency, "ingest": built}
     return out
+
+
+PG_SETTINGS = ("-c", "shared_buffers=2GB")
 
 
 def _ingest_shared(

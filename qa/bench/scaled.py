@@ -175,6 +175,18 @@ def scaled_folder(size: int, root: Path | None = None) -> Path:
     return (root or cache_root()) / f"scaled-{size}-v{VERSION}"
 
 
+def corpus_folder(size: int, pool: SentencePool, root: Path | None = None) -> Path:
+    """The corpus files of the scaled size (written once, `corpus.json` marks them done),
+    without building an index: a run that ingests them its own way needs only these."""
+    folder = scaled_folder(size, root)
+    marker = folder / "corpus.json"
+    if not marker.exists():
+        shutil.rmtree(folder / "corpus", ignore_errors=True)
+        info = write_corpus(folder / "corpus", pool, size)
+        marker.write_text(json.dumps(info))
+    return folder / "corpus"
+
+
 def build(size: int, encoder: Encoder, *, root: Path | None = None, **settings: Any) -> Path:
     """The folder of a built scaled index of about `size` chunks, built once and reused."""
     from qa.index.ingest import Ingestor
@@ -184,10 +196,11 @@ def build(size: int, encoder: Encoder, *, root: Path | None = None, **settings: 
     marker = folder / "built.json"
     if marker.exists():
         return folder
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder / "index", ignore_errors=True)
     pool = SentencePool.load(encoder, root)
     started = time.perf_counter()
-    corpus_info = write_corpus(folder / "corpus", pool, size)
+    corpus_folder(size, pool, root)
+    corpus_info = json.loads((folder / "corpus.json").read_text())
     written = time.perf_counter() - started
     config = Settings.load(index=folder / "index", **settings)
     summary = Ingestor(config, ScaledEncoder(encoder, pool)).ingest(  # type: ignore[arg-type]

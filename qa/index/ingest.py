@@ -131,6 +131,8 @@ class Ingestor:
         finally:
             progress.close()
         self._cleanup(known, seen, prune, summary)
+        if summary.chunks_added or summary.articles_removed:
+            self.state.optimize()
         summary.files_skipped = len(summary.skipped)
         summary.chunks_total = self.state.chunk_count()
         summary.seconds = round(time.monotonic() - started, 3)

@@ -104,6 +104,7 @@ class KeywordIndex(Protocol):
     def commit_articles(self, done: Sequence[tuple[str, str, list[Chunk]]]) -> None: ...
     def remove_articles(self, article_ids: Sequence[str]) -> None: ...
     def chunk_count(self) -> int: ...
+    def optimize(self) -> None: ...
     def search(
         self,
         query: str,
@@ -167,6 +168,11 @@ class State:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def optimize(self) -> None:
+        """After an ingest: SQLite's own upkeep of its query-planner statistics."""
+        with self._lock:
+            self._db.execute("PRAGMA optimize")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -12,12 +12,14 @@ Tables, in one PostgreSQL schema per Chroma collection (and tenant/database):
 - meta(key, value), articles(...): the manifest, as in qa/index/keywords.py;
 - chunks(doc, chunk_id, article_id, source, published_ts, dl): dl is the chunk's token count;
 - postings(term, doc, tf, dl, w): w is the term's BM25 weight at ingest time (what orders a
-  term's postings best first); terms(term, df); stats(docs, tokens).
+  term's postings best first; the index on (term, w) carries doc, tf and dl, so a word's best
+  postings are read from the index alone); terms(term, df); stats(docs, tokens).
 
 Stopwords (qa/text/words.py) are counted in a chunk's length but get no postings: a query
 never asks for them. A query reads, for each of its words, the CANDIDATES postings of highest
 weight (all of them for a word in fewer chunks than that: then the ranking is exact BM25),
-and scores every candidate exactly with all of the query's words. Every write is one
+sums what it read for each candidate, and scores the RESCORE best of those exactly with all of
+the query's words (one primary-key probe per word and candidate). Every write is one
 transaction: an ingest that stops leaves the manifest's `pending` rows, redone by the next
 one, from any instance.
 """
@@ -40,6 +42,7 @@ from qa.text.words import STOPWORDS
 from qa.types import Chunk
 
 CANDIDATES = 1_000  # postings read per query word, the highest-weighted first
+RESCORE = 200  # candidates, best by the postings read, scored with every query word
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS {s}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS {s}.articles (
@@ -55,7 +58,8 @@ CREATE TABLE IF NOT EXISTS {s}.postings (
     term TEXT NOT NULL, doc BIGINT NOT NULL, tf INTEGER NOT NULL, dl INTEGER NOT NULL,
     w REAL NOT NULL, PRIMARY KEY (term, doc)
 );
-CREATE INDEX IF NOT EXISTS postings_impact ON {s}.postings (term, w DESC);
+DROP INDEX IF EXISTS {s}.postings_impact;
+CREATE INDEX IF NOT EXISTS postings_best ON {s}.postings (term, w DESC) INCLUDE (doc, tf, dl);
 CREATE INDEX IF NOT EXISTS postings_doc ON {s}.postings (doc);
 CREATE TABLE IF NOT EXISTS {s}.terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS {s}.stats (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (one),
@@ -63,12 +67,15 @@ CREATE TABLE IF NOT EXISTS {s}.stats (one BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK
 INSERT INTO {s}.stats VALUES (TRUE, 0, 0) ON CONFLICT DO NOTHING;
 """
 _QUERY = "WITH q(term, idf) AS (SELECT * FROM unnest(%(terms)s::text[], %(idfs)s::float8[])), "
-# BM25 of the candidates, every query word counted: q(term, idf), cand(doc)
+# one word's BM25 in one chunk, from q(term, idf) and a posting (tf, dl)
+_BM25 = "{q}.idf * {p}.tf * %(k1p1)s / ({p}.tf + %(k1)s * (1 - %(b)s + %(b)s * {p}.dl / %(avgdl)s))"
+# BM25 of the candidates, every query word counted: q(term, idf), cand(doc); each (word,
+# candidate) pair is one probe of the postings' primary key
 _SCORE = """
-SELECT c.chunk_id,
-       sum(q.idf * p.tf * %(k1p1)s / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / %(avgdl)s))) AS s
-FROM cand JOIN {s}.postings p ON p.doc = cand.doc
-JOIN q ON q.term = p.term JOIN {s}.chunks c ON c.doc = cand.doc
+SELECT c.chunk_id, sum({bm25}) AS s
+FROM cand CROSS JOIN q CROSS JOIN LATERAL (
+    SELECT tf, dl FROM {s}.postings WHERE term = q.term AND doc = cand.doc LIMIT 1) p
+JOIN {s}.chunks c ON c.doc = cand.doc
 GROUP BY c.chunk_id ORDER BY s DESC, c.chunk_id LIMIT %(n)s
 """
 
@@ -285,6 +292,17 @@ class PgState:
             (len(gone), sum(dl for _, dl in gone)),
         )
 
+    def optimize(self) -> None:
+        """After an ingest: VACUUM ANALYZE the postings and chunks, so that the postings'
+        covering index serves reads without touching the table (index-only scans) and the
+        planner knows the new sizes. Autovacuum would do it too, later."""
+        with self._lock:
+            try:
+                for table in ("postings", "chunks", "terms"):
+                    self._db.execute(f"VACUUM (ANALYZE) {self.schema}.{table}")
+            except self._psycopg.Error as exc:
+                raise IndexWriteError(f"keyword index {self.where}: {_first_line(exc)}") from None
+
     def chunk_count(self) -> int:
         with self._tx() as cur:
             cur.execute(f"SELECT docs FROM {self.schema}.stats")
@@ -336,11 +354,26 @@ class PgState:
             join = f" JOIN {s}.chunks c ON c.doc = p.doc" if where else ""
             cond = f" AND {' AND '.join(where)}" if where else ""
             limit = " ORDER BY p.w DESC LIMIT %(cap)s" if cap is not None else ""
-            sql = (
-                _QUERY + "cand AS (SELECT DISTINCT t.doc FROM q CROSS JOIN LATERAL ("
-                f"SELECT p.doc FROM {s}.postings p{join} WHERE p.term = q.term{cond}{limit}) t) "
-                + _SCORE.format(s=s)
+            # capped, a candidate's sum is of the stored weights (the (k1 + 1) factor and
+            # the avgdl at ingest aside); when every posting is read, of the true BM25 terms
+            part = "q.idf * t.w" if cap is not None and not complete else _BM25.format(q="q", p="t")
+            hits = (
+                f"hits AS (SELECT t.doc, {part} AS part FROM q "
+                f"CROSS JOIN LATERAL (SELECT p.doc, p.w, p.tf, p.dl FROM {s}.postings p{join} "
+                f"WHERE p.term = q.term{cond}{limit}) t)"
             )
+            if cap is None:  # every posting read: the sums are the scores
+                sql = (
+                    f"{_QUERY}{hits} SELECT c.chunk_id, sum(h.part) AS s FROM hits h "
+                    f"JOIN {s}.chunks c ON c.doc = h.doc "
+                    "GROUP BY c.chunk_id ORDER BY s DESC, c.chunk_id LIMIT %(n)s"
+                )
+            else:  # the best by what was read, then scored with every word
+                sql = (
+                    f"{_QUERY}{hits}, cand AS (SELECT doc FROM hits GROUP BY doc "
+                    "ORDER BY sum(part) DESC, doc LIMIT %(rescore)s) "
+                    + _SCORE.format(s=s, bm25=_BM25.format(q="q", p="p"))
+                )
             params.update(
                 terms=stems,
                 idfs=idfs,
@@ -350,6 +383,7 @@ class PgState:
                 b=bm25.B,
                 avgdl=avgdl,
                 n=n,
+                rescore=max(RESCORE, n),
             )
             cur.execute(sql, params)
             rows = cur.fetchall()
@@ -385,7 +419,7 @@ class PgState:
             sql = (
                 _QUERY
                 + f"cand AS (SELECT doc FROM {s}.chunks WHERE chunk_id = ANY(%(ids)s)) "
-                + _SCORE.format(s=s)
+                + _SCORE.format(s=s, bm25=_BM25.format(q="q", p="p"))
             )
             cur.execute(
                 sql,
