@@ -67,7 +67,7 @@ class ExtractiveChatModel:
 
     def select(self, question: str, passages: Sequence) -> list[tuple[str, list[int]]]:
         candidates: list[tuple[str, int, int]] = []  # text, passage n, position
-        titles = {p.n: getattr(p, "title", "") or "" for p in passages}
+        titles = {p.n: p.title for p in passages}
         for p in passages:
             for a, b in sentence_spans(p.text):
                 sentence = p.text[a:b]  # screened: injected text is blanked
@@ -87,9 +87,10 @@ class ExtractiveChatModel:
         docs = language.parse_many([candidates[i][0] for i in window])
         holders = []
         for rank, (i, doc) in enumerate(zip(window, docs, strict=True)):
-            if headline(candidates[i][0], titles[candidates[i][1]]) or not holds(asked, doc):
+            title = titles[candidates[i][1]]
+            if headline(candidates[i][0], title) or not holds(asked, doc):
                 continue  # a title-case headline parses as names: it leads by relevance only
-            how = fit(asked, doc, titles[candidates[i][1]])
+            how = fit(asked, doc, title)
             near = rank < SLOT_WINDOW and scores[i] >= best * SLOT_RELATIVE
             if near or (how[0] > 0 and scores[i] >= best * RELATION_RELATIVE):
                 holders.append((how, i))

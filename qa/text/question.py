@@ -59,7 +59,7 @@ def own_question(query: str) -> str:
 
 def analyse(question: str) -> Asked:
     doc = language.parse(own_question(question))
-    kind, head = _kind(doc)
+    kind, head, measure = _kind(doc)
     # "Which Frenchman ..." asks for one: the noun "which" picks is a category of the
     # answer, not a name the passages must give.
     wh = next((t for t in doc if t.tag_ == "WDT" and t.dep_ == "det"), None)
@@ -72,7 +72,7 @@ def analyse(question: str) -> Asked:
         numbers=frozenset(language.numbers(doc.text)),
         terms=terms,
         counted=_counted(doc) if kind == "number" else "",
-        measure=_measure(doc) if kind == "number" else "",
+        measure=measure,
         verb=_verb(doc),
         category=_category(doc) if kind == "name" else "",
     )
@@ -91,16 +91,6 @@ def _category(doc: Any) -> str:
                 elif run or word.pos_ not in {"DET", "ADJ", "NUM"}:
                     break
             return str(run[-1].lemma_.lower()) if run else ""
-    return ""
-
-
-def _measure(doc: Any) -> str:
-    """The adjective "how" asks the degree of ("long" in "How long is ..."), or ""."""
-    for token in doc[:-1]:
-        if token.lower_ == "how":
-            after = doc[token.i + 1]
-            if after.pos_ in {"ADJ", "ADV"} and after.lower_ not in {"many", "much"}:
-                return str(after.lemma_.lower())
     return ""
 
 
@@ -157,28 +147,31 @@ def _doer_named(verb: Any) -> bool:
     return any(d.ent_type_ in {"PERSON", "ORG", "NORP"} for d in doers)
 
 
-def _kind(doc: Any) -> tuple[str, str]:
+def _kind(doc: Any) -> tuple[str, str, str]:
+    """(kind, head noun, measure): what the question asks for, the attribute it names
+    ("population" in "What is the population of ..."), and the adjective "how" asks the
+    degree of ("long" in "How long is ...")."""
     wh = next((t for t in doc if t.tag_ in {"WP", "WP$", "WRB", "WDT"}), None)
     if wh is None:
-        return "thing", _subject_noun(doc)
+        return "thing", _subject_noun(doc), ""
     word = wh.lower_
     if word in {"who", "whom", "whose"}:
-        return "person", ""
+        return "person", "", ""
     if word == "when":
-        return "date", ""
+        return "date", "", ""
     if word == "where":
-        return "place", ""
+        return "place", "", ""
     if word == "why":
-        return "reason", ""
+        return "reason", "", ""
     if word == "how":
         after = doc[wh.i + 1] if wh.i + 1 < len(doc) else None
         if after is not None and after.lower_ == "much":
-            return "amount", ""
+            return "amount", "", ""
         if after is not None and after.lower_ == "many":
-            return "number", ""
+            return "number", "", ""
         if after is not None and after.pos_ in {"ADJ", "ADV"}:
-            return "number", ""
-        return "thing", ""
+            return "number", "", str(after.lemma_.lower())
+        return "thing", "", ""
     # what / which + noun names a category ("which film", "what year"): the answer is an
     # instance of it and need not repeat it. "What is the population of ..." asks for an
     # attribute, which the answering sentence names.
@@ -188,15 +181,15 @@ def _kind(doc: Any) -> tuple[str, str]:
         if after is not None and after.pos_ == "NOUN":
             noun = after
     if noun is not None:
-        return ("date" if noun.lemma_.lower() in _TIME_NOUNS else "thing"), ""
+        return ("date" if noun.lemma_.lower() in _TIME_NOUNS else "thing"), "", ""
     if word == "which":
-        return "thing", ""
+        return "thing", "", ""
     attribute = _subject_noun(doc, skip=wh)
     if attribute in _TIME_NOUNS:
-        return "date", ""
+        return "date", "", ""
     if attribute == "name":  # "What is the name of the ship?" asks for a name, not "name"
-        return "name", ""
-    return "thing", attribute
+        return "name", "", ""
+    return "thing", attribute, ""
 
 
 def _subject_noun(doc: Any, skip: Any = None) -> str:
