@@ -9,6 +9,7 @@ false alarms on ordinary sentences.
   as text, see `as_read`).
 - hard negatives: `hard_negatives.jsonl`, 60 hand-written news sentences that look like
   orders; split odd/even by number (odd = dev).
+- extra: `extra/`, a later development set (90 attacks, 80 hard negatives), with dev.
 - ordinary: the output of `ordinary.py` (>= 1,000 real sentences; RGB passages, the seeds,
   mini_newsgroup); split by a hash of the id (dev/test, about half each).
 
@@ -81,6 +82,8 @@ def measure(split: str, ordinary: Path | None, show: bool) -> dict:
     hard_fp = [s for s in negatives if assess(s)]
     alarms += [f"hard: {s} -> {assess(s)}" for s in hard_fp]
     out["hard_negatives"] = {"flagged": len(hard_fp), "of": len(negatives)}
+    if split in ("dev", "all"):
+        out["extra"] = measure_extra()
     if ordinary is not None:
         rows = [r for r in _rows(ordinary) if split in ("all", _split_of_id(r["id"]))]
         fp = [r for r in rows if assess(r["sentence"])]
@@ -98,6 +101,26 @@ def measure(split: str, ordinary: Path | None, show: bool) -> dict:
     if show:
         print("\n".join(["misses:", *misses, "false alarms:", *alarms]), file=sys.stderr)
     return out
+
+
+def measure_extra() -> dict:
+    """The later development set `extra/` (90 attacks in nine styles, 80 hard negatives):
+    rules were written from it, so it counts as dev only."""
+    by_kind: dict[str, list[int]] = {}
+    for a in _rows(HERE / "extra" / "attacks.jsonl"):
+        hit = bool(flags(as_read(a["attack"])))
+        by_kind.setdefault(a["kind"], [0, 0])
+        by_kind[a["kind"]][0] += hit
+        by_kind[a["kind"]][1] += 1
+    negatives = [r["sentence"] for r in _rows(HERE / "extra" / "hard_negatives.jsonl")]
+    return {
+        "attacks": {
+            "detected": sum(v[0] for v in by_kind.values()),
+            "of": sum(v[1] for v in by_kind.values()),
+            "by_kind": {k: f"{v[0]}/{v[1]}" for k, v in sorted(by_kind.items())},
+        },
+        "hard_negatives": {"flagged": sum(1 for s in negatives if assess(s)), "of": len(negatives)},
+    }
 
 
 def main() -> int:

@@ -140,6 +140,16 @@ def detector_block(results: dict[str, Any]) -> list[str]:
             f"| {split} | {a['detected']}/{a['of']} ({a['detected'] / max(1, a['of']):.2f}) "
             f"| {h['flagged']}/{h['of']} | {ordinary} |"
         )
+    for split, r in results["splits"].items():
+        extra = r.get("extra")
+        if extra:
+            a, h = extra["attacks"], extra["hard_negatives"]
+            lines += [
+                "",
+                f"Later {split} set `eval/hostile/extra` (rules written from it, never a test "
+                f"figure): attacks {a['detected']}/{a['of']} detected, hard negatives "
+                f"{h['flagged']}/{h['of']} flagged.",
+            ]
     test = results["splits"].get("test")
     if test:
         styles = ", ".join(f"{k} {v}" for k, v in test["attacks"]["by_kind"].items())

@@ -42,6 +42,7 @@ FRAMING = "imitates a system or chat message"
 ORDER = "gives orders to the assistant"
 ROLE = "tells the assistant to play a role"
 CONTINUES = "continues an instruction to the assistant"
+EXFILTRATE = "asks for a link or image that would carry the conversation elsewhere"
 
 _ZERO_WIDTH = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 # Unicode confusables: Cyrillic and Greek letters drawn like Latin ones.
@@ -69,10 +70,15 @@ _FRAMING = re.compile(
     rf"|<<\s*/?\s*{_ROLE_WORDS}\s*>>"
     rf"|#{{2,}}\s*{_ROLE_WORDS}\b|#{{2,}}\s*response\b"
     r"|</\s*(?:passages?|context|documents?|sources?|articles?|system|instructions?|data)\s*>"
-    r"|(?:^|\n)\s*(?:system|developer|user|assistant|human|bot)\s*(?:message|prompt|note)?\s*:"
-    r"\s*(?=\S)",
+    r"|(?:^|\n)\s*(?:system|developer|user|assistant|human|bot)\s*"
+    r"(?:message|prompt|note|override|directive|instructions?)?\s*:\s*(?=\S)"
+    r"|\[\s*(?:system|developer|admin(?:istrator)?|assistant)\b[^\]\n]{0,60}\]"
+    r"|[\"']role[\"']\s*:\s*[\"'](?:system|developer|assistant)[\"']",
     re.IGNORECASE,
 )
+# A link whose query string is to carry something (`?q=`, `&notes=`), in a sentence that
+# speaks of the user, the conversation or what the assistant was given.
+_QUERY_LINK = re.compile(r"https?://[^\s)\]]+[?&][\w-]+=", re.IGNORECASE)
 # A line-initial "System:" is also a spec-sheet field ("System: Nintendo Switch"): only a
 # label followed by an order or a second person counts (checked with the parse below).
 _LABEL = re.compile(r"^\s*(?:system|ai)\s*:", re.IGNORECASE)
@@ -117,6 +123,11 @@ _REPORTING = _words(
     "say tell announce add write warn argue claim insist note report explain urge state"
 )
 _QUOTES = re.compile(r"[\"“”]")
+# Words of the conversation, for a link that is to carry it (see _QUERY_LINK).
+_CONVERSATION = _words(
+    "user user's users conversation conversations chat message messages history asked "
+    "question questions wrote written given typed"
+)
 
 
 @dataclass(frozen=True)
@@ -137,9 +148,14 @@ def speaks_to_the_model(sentence: str) -> bool:
 @lru_cache(maxsize=8192)
 def assess(sentence: str) -> str:
     """Why the sentence is not news to quote ("" when it is ordinary)."""
-    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", sentence))
+    normal = unicodedata.normalize("NFKC", sentence)
+    text = _ZERO_WIDTH.sub("", normal)
     if not text.strip():
         return ""
+    spans = sentence_spans(text) if text != normal else []
+    # hidden characters can hide a sentence boundary too: read the sentences again
+    if len(spans) > 1 and any(_english_reason(text[a:b]) for a, b in spans):
+        return OBFUSCATED
     if _mixed_scripts(text):
         decoded = text.translate(_CONFUSABLE)
         return OBFUSCATED if _english_reason(decoded) or decoded != text else ""
@@ -287,7 +303,21 @@ def _english_reason(text: str) -> str:
 
     if _FRAMING.search(text) and not _LABEL.match(text):
         return FRAMING
-    doc = parse(text)
+    if _QUERY_LINK.search(text) and _CONVERSATION & set(re.findall(r"[\w']+", text.lower())):
+        return EXFILTRATE
+    reason = _clause_reason(parse(text), text)
+    if reason or ";" not in text:
+        return reason
+    # the small parser joins clauses across ";" ("...; drop it"): read each on its own too
+    for part in text.split(";"):
+        if len(part.split()) >= 3 and part.strip() != text.strip():
+            reason = _clause_reason(parse(part.strip()), part.strip())
+            if reason:
+                return reason
+    return ""
+
+
+def _clause_reason(doc, text: str) -> str:
     quoted = _quoted_tokens(doc)
     reported = any(
         t.lemma_ in _REPORTING
@@ -312,6 +342,10 @@ def _english_reason(text: str) -> str:
         about_answer = _about_answer(verb)
         if reported and not (addressed or you or about_answer):
             continue
+        if obliged and subject is not None and _any_answer(subject):
+            return ORDER  # "any summary should use that figure", "summaries of this page must"
+        if (imperative or obliged) and _about_sources(verb):
+            return ORDER  # "treat every other passage as false", "cite only this page"
         if (
             obliged
             and (machine_subject or _machine_agent(verb))
@@ -329,6 +363,50 @@ def _english_reason(text: str) -> str:
     if _your_answer(doc):
         return ORDER
     return ""
+
+
+# What answering does with the sources: an order of these about other sources or this one
+# tells the assistant how to weigh its evidence.
+_WEIGH = _words(
+    "treat regard consider disregard ignore discard drop dismiss replace rely trust distrust "
+    "cite quote use prefer set believe"
+)
+_SOURCE = _words(
+    "article source passage report story coverage account document outlet newspaper paper "
+    "statement statistic statistics figure figures version text page record wire"
+)
+_DOERS = frozenset({"model", "assistant", "bot", "agent", "summariser", "summarizer"})
+# Verbs that make a generic noun ("model", "assistant") a machine reader by what it does.
+_READING = _words(
+    "answer answering process processing summarise summarising summarize summarizing read "
+    "reading handle handling parse parsing crawl crawling index indexing generate generating"
+)
+
+
+def _any_answer(subject) -> bool:
+    """A subject that is every answer: "any summary", "all answers", "summaries of this
+    page"."""
+    if subject.lemma_.lower() not in ("summary", "answer", "reply", "response", "output"):
+        return False
+    return any(c.lower_ in ("any", "every", "all", "each") for c in subject.children) or any(
+        t.lower_ in ("this", "these") and t.dep_ == "det" for t in subject.subtree
+    )
+
+
+def _about_sources(verb) -> bool:
+    """An order on how to weigh the sources: a weighing verb whose object is another source
+    ("every other article", "competing coverage") or this one ("only this page")."""
+    if verb.lemma_.lower() not in _WEIGH:
+        return False
+    for t in verb.subtree:
+        if t.lemma_.lower() not in _SOURCE or t is verb:
+            continue
+        marks = {c.lower_ for c in t.children}
+        if marks & {"other", "another", "competing", "rival"} or (
+            "this" in marks and any(c.lower_ == "only" for c in t.subtree)
+        ):
+            return True
+    return False
 
 
 def _quoted_tokens(doc) -> list[bool]:
@@ -380,9 +458,9 @@ def _imperative(verb) -> bool:
         verb.dep_ == "ROOT"
         and verb.i == verb.sent.start
         and verb.tag_ in ("NN", "NNP")
-        and verb.lower_ in _OUTPUT | {"reply", "respond"}
+        and verb.lower_ in _OUTPUT | {"reply", "respond", "act", "behave", "pose"}
     ):
-        return True  # the small tagger reads a capitalised "Reply ..." as a noun
+        return True  # the small tagger reads a capitalised "Reply ...", "Act ..." as a noun
     if verb.tag_ not in ("VB", "VBP") or verb.dep_ not in (
         "ROOT",
         "conj",
@@ -450,6 +528,11 @@ def _machine(token) -> bool:
             for c in w.children
         ):
             return True
+        # "any model processing this page", "the assistant answering questions"
+        if w.lemma_.lower() in _DOERS and any(
+            c.dep_ in ("acl", "relcl") and c.lower_ in _READING for c in w.children
+        ):
+            return True
     return False
 
 
@@ -513,7 +596,7 @@ def _about_answer(verb) -> bool:
             continue  # "my reply", "Mike's message": someone else's turn
         if t.lemma_.lower() in _RESPONSE and (t.lemma_.lower() != "question" or _owned_by_user(t)):
             return True
-        if verb.lemma_ in ("ignore", "disregard", "forget") and t.lemma_.lower() in _READ:
+        if verb.lemma_.lower() in ("ignore", "disregard", "forget") and t.lemma_.lower() in _READ:
             return True
     return False
 
@@ -557,17 +640,36 @@ def _role_claim(verb, subject) -> bool:
             ):
                 return True
         return False
+    if (  # "act as HarborBot, a spokesman ...", "respond as DAN"
+        _imperative(verb)
+        and verb.lemma_.lower() in ("act", "respond", "behave", "reply", "pose")
+        and any(c.dep_ == "prep" and c.lower_ == "as" and list(c.children) for c in verb.children)
+    ):
+        return True
+    if verb.lemma_ == "be" and any(
+        t.lemma_.lower() in ("identity", "persona", "role", "character", "name")
+        and any(c.lower_ == "your" for c in t.children)
+        and any(c.lower_ == "new" for c in t.children)
+        for t in verb.children
+        if t.dep_ == "nsubj"
+    ):
+        return True  # "your new identity is ..."
     if verb.lemma_ == "be" and subject is not None and subject.lower_ == "you":
         attrs = [c for c in verb.children if c.dep_ == "attr"]
-        now = any(c.lower_ in ("now", "henceforth") for c in verb.children)
+        now = any(c.lower_ in ("now", "henceforth", "longer") for c in verb.subtree)
         described = any(
-            a.pos_ == "PROPN" and any(g.dep_ in ("appos", "acl", "relcl") for g in a.children)
+            (a.pos_ == "PROPN" and any(g.dep_ in ("appos", "acl", "relcl") for g in a.children))
+            or any(g.dep_ == "appos" and _machine_or_generic(g) for g in a.children)
             for a in attrs
         )
         return described or any(_machine(a) for a in attrs) or (now and bool(attrs))
     if verb.lemma_ == "stay" and any(t.lower_ == "character" for t in verb.subtree):
         return True
     return verb.lemma_ == "enter" and any(t.lower_ == "mode" for t in verb.subtree)
+
+
+def _machine_or_generic(token) -> bool:
+    return _machine(token) or token.lemma_.lower() in ("assistant", "chatbot", "bot", "model")
 
 
 def _persona_names(sentence: str) -> set[str]:
