@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qa-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures figures-seeds figures-hostile figures-detector figures-general figures-general-extractive figures-bench figures-scale bench soak system-deps package-check clean
+.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures figures-seeds figures-hostile figures-detector figures-general figures-general-extractive figures-bench figures-shared figures-scale bench soak system-deps package-check clean
 
 # The pinned CPU build of torch goes in first: an unpinned one would pull a CUDA build.
 # llama-cpp-python comes from a portable wheel built once per machine (any x86-64 CPU with
@@ -117,6 +117,12 @@ figures-bench: setup
 	$(BIN)/qa bench --section ingest --section answer --section memory --out reports/figures-bench/
 	$(FIGURES) reports/figures-bench/results.json --into BENCHMARKS.md --block answers --style bench
 	$(FIGURES) reports/figures-bench/results.json --into README.md --block answers --style fair
+
+# Server mode shared by several instances (Chroma server + PostgreSQL keyword index), one run
+# up to a million chunks (about 80 minutes on 2 cores: each size is ingested afresh).
+figures-shared: setup system-deps
+	$(BIN)/qa bench --section shared --sizes 10000,100000,1000000 --out reports/figures-shared/
+	$(FIGURES) reports/figures-shared/results.json --into BENCHMARKS.md --block shared --style bench
 
 figures-scale: setup
 	$(BIN)/qa bench --section scale --section server --sizes 1000,10000,100000,1000000 \
