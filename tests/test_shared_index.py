@@ -189,3 +189,30 @@ def test_shared_keyword_search_gives_the_embedded_index_bm25(keywords_url, tmp_p
     assert sum(overlap) / len(overlap) >= 0.8, overlap
     shared.close()
     embedded.close()
+
+
+def test_an_instance_opens_the_shared_index_while_another_is_writing(keywords_url):
+    """A second instance starting up (a `qa chat` beside a running ingest) neither waits
+    for the writer nor deadlocks it: opening an existing index takes no table locks."""
+    import psycopg
+
+    from qa.index import pg_keywords
+
+    pg_keywords.PgState(keywords_url, "qa_open_busy").close()  # the index exists
+    writer = psycopg.connect(keywords_url)
+    try:
+        with writer.cursor() as cur:  # an ingest's open transaction, holding its row locks
+            cur.execute("INSERT INTO qa_open_busy.meta VALUES ('busy', 'yes')")
+            cur.execute("SELECT docs FROM qa_open_busy.stats FOR UPDATE")
+            cur.execute("INSERT INTO qa_open_busy.terms VALUES ('quill', 1)")
+            cur.execute(
+                "INSERT INTO qa_open_busy.chunks (chunk_id, article_id, source, published_ts, dl)"
+                " VALUES ('c1', 'a1', 'Outlet', 0, 3)"
+            )
+            cur.execute("INSERT INTO qa_open_busy.postings VALUES ('quill', 1, 1, 3, 0.5)")
+            other = pg_keywords.PgState(keywords_url, "qa_open_busy", lock_timeout=2.0)
+            assert other.chunk_count() == 0 and other.get_meta("busy") is None
+            other.close()
+        writer.commit()
+    finally:
+        writer.close()

@@ -43,6 +43,7 @@ from qa.types import Chunk
 
 CANDIDATES = 1_000  # postings read per query word, the highest-weighted first
 RESCORE = 200  # candidates, best by the postings read, scored with every query word
+SCHEMA_VERSION = "2"  # of the tables and indexes below; an older schema is brought up to it
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS {s}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS {s}.articles (
@@ -143,10 +144,26 @@ class PgState:
             raise StoreUnavailableError(
                 f"keyword index {redact(url)} cannot be reached: {_first_line(exc)}"
             ) from None
+        if self._schema_version() == SCHEMA_VERSION:
+            return  # no DDL: even CREATE ... IF NOT EXISTS locks tables another ingest writes
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (schema,))
             cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             cur.execute(_SCHEMA.format(s=schema))
+            cur.execute(
+                f"INSERT INTO {schema}.meta VALUES ('pg_schema', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                (SCHEMA_VERSION,),
+            )
+
+    def _schema_version(self) -> str:
+        with self._tx() as cur:
+            cur.execute("SELECT to_regclass(%s)", (f"{self.schema}.meta",))
+            if cur.fetchone()[0] is None:
+                return ""
+            cur.execute(f"SELECT value FROM {self.schema}.meta WHERE key = 'pg_schema'")
+            row = cur.fetchone()
+        return row[0] if row else ""
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
