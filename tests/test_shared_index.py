@@ -216,3 +216,34 @@ def test_an_instance_opens_the_shared_index_while_another_is_writing(keywords_ur
         writer.commit()
     finally:
         writer.close()
+
+
+def test_a_chunk_with_the_asked_words_side_by_side_is_found_past_the_cut(keywords_url, monkeypatch):
+    """Capped, each word's list holds its best postings only: short chunks with one of the
+    words. The chunk that has both words together (the best BM25 score of all) is in neither
+    list; the index of neighbouring word pairs finds it."""
+    from qa.index import pg_keywords
+    from qa.types import Chunk
+
+    monkeypatch.setattr(pg_keywords.PgState, "postings_budget", 10)
+    texts = [f"The harbour opened today in town {i}." for i in range(50)]
+    texts += [f"A crane arrived today in village {i}." for i in range(50)]
+    texts += [f"Council notes on roads and schools, item {i} of the list." for i in range(150)]
+    texts.append(
+        "Engineers tested the harbour crane on Monday. Later the harbour crane lifted a "
+        "boat, watched by a few people from the quay."
+    )
+    done = []
+    for i, text in enumerate(texts):
+        chunk = Chunk(f"c{i}", f"a{i}", 0, text, 0, len(text), "", "Outlet", "2020-01-01", "")
+        done.append((f"a{i}", "h", [chunk]))
+    shared = pg_keywords.PgState(keywords_url, "qa_pairs_check")
+    shared.commit_articles(done)
+    target = f"c{len(texts) - 1}"
+    assert shared.search_exact("harbour crane", 20)[0][0] == target  # the best by BM25
+    got = shared.search("harbour crane", 20)
+    assert not shared.last_exact  # both words are past the cut: the capped path ran
+    assert got[0][0] == target
+    monkeypatch.setattr(pg_keywords.PgState, "read_pairs", False)
+    assert target not in {cid for cid, _ in shared.search("harbour crane", 20)}  # words alone
+    shared.close()

@@ -16,12 +16,17 @@ Tables, in one PostgreSQL schema per Chroma collection (and tenant/database):
   postings are read from the index alone); terms(term, df); stats(docs, tokens).
 
 Stopwords (qa/text/words.py) are counted in a chunk's length but get no postings: a query
-never asks for them. A query reads, for each of its words, the CANDIDATES postings of highest
-weight (all of them for a word in fewer chunks than that: then the ranking is exact BM25),
-sums what it read for each candidate, and scores the RESCORE best of those exactly with all of
-the query's words (one primary-key probe per word and candidate). Every write is one
-transaction: an ingest that stops leaves the manifest's `pending` rows, redone by the next
-one, from any instance.
+never asks for them. Each two neighbouring non-stopword stems of a chunk ("white island") get
+a posting too, under the term "stem stem": a pair is in far fewer chunks than either word, so
+the chunks that hold a question's words together can be found without reading every posting
+of common words. A query reads, for each of its words and pairs, the CANDIDATES postings of
+highest weight (all of them for a term in fewer chunks than that: when every word is, the
+ranking is exact BM25), sums what it read for each candidate, and scores the RESCORE best of
+those exactly with the query's words alone (one primary-key probe per word and candidate):
+pairs find candidates, they never add to a score.
+
+Every write is one transaction: an ingest that stops leaves the manifest's `pending` rows,
+redone by the next one, from any instance.
 """
 
 from __future__ import annotations
@@ -32,11 +37,12 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import pairwise
 from typing import Any
 
 from qa.errors import IndexWriteError, InputError, StoreUnavailableError
 from qa.index import bm25
-from qa.index.keywords import ArticleRecord, _query_terms, done_row
+from qa.index.keywords import _TERM, ArticleRecord, _query_terms, done_row
 from qa.index.vectors import date_ordinal
 from qa.text.words import STOPWORDS
 from qa.types import Chunk
@@ -110,6 +116,34 @@ class _Tokenizer:
         with self._lock, self._db:
             return bm25.tokenize(self._db, docs)
 
+    def with_pairs(
+        self, docs: Sequence[tuple[int, str]]
+    ) -> tuple[dict[int, int], dict, dict[int, Counter[str]]]:
+        """As calling it, plus {doc: {"stem stem": count}}: each two neighbouring stems that
+        are not stopwords', in text order."""
+        pairs: dict[int, Counter[str]] = {}
+        with self._lock, self._db:
+            lengths, counts = bm25.tokenize(self._db, docs)
+            last: dict[int, str] = {}
+            for doc, term in self._db.execute(
+                "SELECT doc, term FROM temp.tok_vocab ORDER BY doc, col, offset"
+            ):
+                if term in self.stop:
+                    continue
+                before = last.get(doc)
+                if before is not None and before != term:
+                    pairs.setdefault(doc, Counter())[f"{before} {term}"] += 1
+                last[doc] = term
+        return lengths, counts, pairs
+
+    def query_pairs(self, query: str) -> list[str]:
+        """The query's neighbouring stem pairs, as `pairs` writes them, first occurrence kept."""
+        words = [w for w in _TERM.findall(query.lower()) if w not in STOPWORDS]
+        _, counts = self(list(enumerate(words)))
+        kept = [next(iter(counts[i])) for i in range(len(words)) if counts.get(i)]
+        kept = [t for t in kept if t not in self.stop]
+        return list(dict.fromkeys(f"{a} {b}" for a, b in pairwise(kept) if a != b))
+
     def stems(self, terms: Sequence[str]) -> list[str]:
         """Each query word's stem, as the index holds it, first occurrence kept."""
         _, counts = self(list(enumerate(terms)))
@@ -123,6 +157,7 @@ class PgState:
     """Manifest plus BM25 keyword index in PostgreSQL; the same methods as `State`."""
 
     postings_budget = CANDIDATES
+    read_pairs = True  # neighbouring-word pairs find candidates (off: words alone)
 
     def __init__(self, url: str, schema: str, lock_timeout: float = 30.0) -> None:
         try:
@@ -225,7 +260,9 @@ class PgState:
             for article_id, _, chunks in done
             for chunk in chunks
         ]
-        lengths, counts = self._tokens([(i, t) for i, (_, _, t) in enumerate(texts)])
+        lengths, counts, pairs = self._tokens.with_pairs(
+            [(i, t) for i, (_, _, t) in enumerate(texts)]
+        )
         with self._tx() as cur:
             for article_id, _, _ in done:
                 self._delete_chunks(cur, article_id)
@@ -264,6 +301,10 @@ class PgState:
                             continue  # queries never ask for a stopword
                         copy.write_row((term, doc, tf, dl, bm25.weight(tf, dl, avgdl)))
                         df[term] += 1
+                    # neighbouring words, to find candidates only (see read_pairs)
+                    for pair, tf in pairs.get(i, {}).items():
+                        copy.write_row((pair, doc, tf, dl, bm25.weight(tf, dl, avgdl)))
+                        df[pair] += 1
             self._add_df(cur, df)
             for article_id, digest, chunks in done:
                 cur.execute(
@@ -325,19 +366,26 @@ class PgState:
             cur.execute(f"SELECT docs FROM {self.schema}.stats")
             return int(cur.fetchone()[0])
 
-    def _plan(self, cur: Any, query: str) -> tuple[list[str], list[float], float, bool]:
-        """(stems, idfs, avgdl, whether every stem fits in CANDIDATES) for a query."""
+    def _plan(
+        self, cur: Any, query: str
+    ) -> tuple[list[str], list[float], float, bool, list[str], list[float]]:
+        """(stems, idfs, avgdl, whether every stem fits in CANDIDATES, the query's
+        neighbouring-word pairs that the index holds, their idfs) for a query."""
         stems = [t for t in self._tokens.stems(_query_terms(query)) if t not in self._tokens.stop]
         cur.execute(f"SELECT docs, tokens FROM {self.schema}.stats")
         docs, tokens = cur.fetchone()
         if not stems or not docs:
-            return [], [], 1.0, True
-        cur.execute(f"SELECT term, df FROM {self.schema}.terms WHERE term = ANY(%s)", (stems,))
+            return [], [], 1.0, True, [], []
+        pairs = self._tokens.query_pairs(query) if self.read_pairs else []
+        cur.execute(
+            f"SELECT term, df FROM {self.schema}.terms WHERE term = ANY(%s)", (stems + pairs,)
+        )
         df = dict(cur.fetchall())
         held = [t for t in stems if df.get(t, 0) > 0]
         idfs = [bm25.idf(docs, df[t]) for t in held]
         complete = all(df[t] <= self.postings_budget for t in held)
-        return held, idfs, tokens / docs, complete
+        found = [t for t in pairs if df.get(t, 0) > 0]
+        return held, idfs, tokens / docs, complete, found, [bm25.idf(docs, df[t]) for t in found]
 
     def _ranked(
         self,
@@ -353,10 +401,12 @@ class PgState:
             return []
         s = self.schema
         with self._tx() as cur:
-            stems, idfs, avgdl, complete = self._plan(cur, query)
+            stems, idfs, avgdl, complete, pairs, pair_idfs = self._plan(cur, query)
             if not stems:
                 self.last_exact = True
                 return []
+            # capped, candidates come from the words' and the neighbouring pairs' best postings
+            read = "q" if cap is None or complete or not pairs else "qr"
             where: list[str] = []
             params: dict[str, Any] = {}
             if sources:
@@ -375,10 +425,15 @@ class PgState:
             # the avgdl at ingest aside); when every posting is read, of the true BM25 terms
             part = "q.idf * t.w" if cap is not None and not complete else _BM25.format(q="q", p="t")
             hits = (
-                f"hits AS (SELECT t.doc, {part} AS part FROM q "
+                f"hits AS (SELECT t.doc, {part.replace('q.', read + '.')} AS part FROM {read} "
                 f"CROSS JOIN LATERAL (SELECT p.doc, p.w, p.tf, p.dl FROM {s}.postings p{join} "
-                f"WHERE p.term = q.term{cond}{limit}) t)"
+                f"WHERE p.term = {read}.term{cond}{limit}) t)"
             )
+            if read == "qr":  # the words and the pairs, read alike
+                hits = (
+                    "qr(term, idf) AS (SELECT * FROM unnest(%(read_terms)s::text[], "
+                    "%(read_idfs)s::float8[])), " + hits
+                )
             if cap is None:  # every posting read: the sums are the scores
                 sql = (
                     f"{_QUERY}{hits} SELECT c.chunk_id, sum(h.part) AS s FROM hits h "
@@ -394,6 +449,8 @@ class PgState:
             params.update(
                 terms=stems,
                 idfs=idfs,
+                read_terms=stems + pairs,
+                read_idfs=idfs + pair_idfs,
                 cap=cap,
                 k1=bm25.K1,
                 k1p1=bm25.K1 + 1,
@@ -430,7 +487,7 @@ class PgState:
             return {}
         s = self.schema
         with self._tx() as cur:
-            stems, idfs, avgdl, _ = self._plan(cur, query)
+            stems, idfs, avgdl, *_ = self._plan(cur, query)
             if not stems:
                 return dict.fromkeys(chunk_ids, 0.0)
             sql = (
