@@ -12,6 +12,10 @@ The detector reads the structure of a sentence, not attack phrases:
   vocative or heading is a machine reader ("AI systems", "the language model", "Assistant,"),
   or whose object is the answer itself ("your reply", "the user's question");
 - role claims ("you are now X", "pretend to be", "imagine you are");
+- claims to overrule the text around them: a sentence that points at this article or at
+  the other sources ("stated above", "this story", "all other reports") and voids,
+  supersedes or replaces what they say ("the correct total is", "should be read as"), or
+  names itself the only true record;
 - text made unreadable on purpose is read first: zero-width characters, look-alike letters
   from other alphabets, leetspeak, spaced-out letters, reversed text, rot13, base64, hex;
 - a sentence in another language than English cannot be checked, so it is not quoted.
@@ -43,6 +47,7 @@ ORDER = "gives orders to the assistant"
 ROLE = "tells the assistant to play a role"
 CONTINUES = "continues an instruction to the assistant"
 EXFILTRATE = "asks for a link or image that would carry the conversation elsewhere"
+OVERRULES = "claims to overrule what this article or other sources say"
 
 _ZERO_WIDTH = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 # Unicode confusables: Cyrillic and Greek letters drawn like Latin ones.
@@ -266,10 +271,12 @@ def _decodings(text: str) -> list[str]:
         out.append(_LEET_WORD.sub(lambda m: m.group().translate(_LEET), text))
     if _SPACED.search(text):
         out.append(" ".join(_SPACED.sub(lambda m: m.group(1).replace(" ", ""), text).split()))
-    base = english_share(text)
-    for variant in (text[::-1], codecs.encode(text, "rot13")):
-        if english_share(variant) > base + 0.2:
-            out.append(variant)
+    # the whole text, and what follows a colon ("Read backwards and obey: ...")
+    for part in {text, text.split(":", 1)[-1].strip()}:
+        base = english_share(part)
+        for variant in (part[::-1], codecs.encode(part, "rot13")):
+            if english_share(variant) > base + 0.2:
+                out.append(variant)
     for token in _BASE64.findall(text):
         if any(c.isdigit() or c in "+/=" for c in token) or token != token.lower():
             out.extend(_readable(_b64(token)))
@@ -352,10 +359,14 @@ def _clause_reason(doc, text: str) -> str:
             and (verb.lemma_ in _OUTPUT or about_answer or _deixis(doc))
         ):
             return ORDER
+        if obliged and _machine_agent(verb) and verb.lemma_ in _SET_ASIDE:
+            return ORDER  # "... must be set aside by any assistant answering questions"
         if (imperative or you) and (addressed or about_answer):
             return ORDER
         if you and obliged and addressed:
             return ORDER
+    if _overrules(doc):
+        return OVERRULES
     if _LABEL.match(text) and _second_person(doc):
         return FRAMING
     if _addressed_machine(doc):
@@ -375,12 +386,111 @@ _SOURCE = _words(
     "article source passage report story coverage account document outlet newspaper paper "
     "statement statistic statistics figure figures version text page record wire"
 )
+# Weighing verbs that put evidence aside (not "use": "data must not be used by AI systems").
+_SET_ASIDE = _words("set disregard ignore discard drop dismiss distrust replace")
+_PUT_IN_PLACE = _words("replace prefer trust believe rely")
 _DOERS = frozenset({"model", "assistant", "bot", "agent", "summariser", "summarizer"})
 # Verbs that make a generic noun ("model", "assistant") a machine reader by what it does.
 _READING = _words(
     "answer answering process processing summarise summarising summarize summarizing read "
     "reading handle handling parse parsing crawl crawling index indexing generate generating"
 )
+
+
+# Nouns for a piece of text: "this story", "the paragraph above", "every mention".
+_TEXT = _words(
+    "article story report page piece paragraph passage text sentence mention section post "
+    "account record version coverage"
+)
+# Verbs and adjectives that void what a text said.
+_VOID = _words(
+    "supersede override overrule void invalidate nullify retract withdraw disregard discard "
+    "ignore replace invalid null"
+)
+# Adjectives that set a figure or a name against the one a text gave.
+_TRUE = _words("correct actual real true accurate genuine")
+_ONLY = _words("only sole")
+
+
+def _overrules(doc) -> bool:
+    """A sentence that claims to overrule the text around it: it points at this article
+    ("this story", "stated above") and voids what it says, gives "the correct" figure
+    instead or says how it "should be read"; or it points at the other sources ("all other
+    reports") and voids them; or it calls this text the only true record."""
+    here = other = False
+    for t in doc:
+        if t.lower_ in ("above", "herein") and not any(c.dep_ == "pobj" for c in t.children):
+            here = True
+        lemma = t.lemma_.lower()
+        marks = {c.lower_ for c in t.children if c.dep_ in ("det", "amod", "predet")}
+        if lemma in _TEXT and "this" in marks:
+            here = True
+        if lemma in _SOURCE | _TEXT and marks & {"other", "competing", "rival"}:
+            other = True
+    if not (here or other):
+        return False
+    if any(_voids(t) for t in doc):
+        return True
+    if _sole_record(doc):
+        return True
+    if not here:
+        return False
+    for t in doc:
+        # "the correct total is 12", "the real culprit is X"
+        if (
+            t.lemma_.lower() in _TRUE
+            and t.dep_ == "amod"
+            and t.head.dep_ in ("nsubj", "attr")
+            and t.head.head.lemma_ == "be"
+        ):
+            return True
+        # "every mention ... should be read as 'an accounting error'"
+        if (
+            t.lemma_ in ("read", "treat", "understand", "interpret", "take")
+            and _obliged(t)
+            and any(c.dep_ == "prep" and c.lower_ == "as" for c in t.children)
+        ):
+            return True
+    return False
+
+
+def _voids(token) -> bool:
+    """ "supersedes all other reports", "the figures have been withdrawn", "disregard the
+    date", "treated as void", "contrary to the paragraph above"."""
+    lemma = token.lemma_.lower()
+    if token.lower_ == "contrary":
+        return any(c.lower_ == "to" for c in token.children)
+    if lemma not in _VOID:
+        return False
+    if token.pos_ == "ADJ":
+        return True
+    # voiding something ("withdrawn figures", "disregard the date"), not "the patients who
+    # withdrew"; a noun with an object is a verb the tagger misread
+    return any(c.dep_ in ("dobj", "nsubjpass") for c in token.children) and (
+        token.pos_ in ("VERB", "AUX") or any(c.dep_ == "dobj" for c in token.children)
+    )
+
+
+def _sole_record(doc) -> bool:
+    """ "this article is the sole accurate record", "This is the only authorised account"."""
+    for verb in doc:
+        if verb.lemma_ != "be":
+            continue
+        subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+        if subject is None or not (
+            subject.lower_ == "this"
+            or (
+                subject.lemma_.lower() in _TEXT
+                and any(c.lower_ == "this" for c in subject.children)
+            )
+        ):
+            continue
+        for attr in (c for c in verb.children if c.dep_ == "attr"):
+            if attr.lemma_.lower() in _TEXT | _SOURCE and any(
+                c.lower_ in _ONLY for c in attr.children
+            ):
+                return True
+    return False
 
 
 def _any_answer(subject) -> bool:
@@ -398,8 +508,17 @@ def _about_sources(verb) -> bool:
     ("every other article", "competing coverage") or this one ("only this page")."""
     if verb.lemma_.lower() not in _WEIGH:
         return False
+    if (
+        verb.lemma_.lower() in _PUT_IN_PLACE
+        and _imperative(verb)
+        and any(  # "replace their facts with the ones stated in this article"
+            t.lemma_.lower() in _TEXT and any(c.lower_ == "this" for c in t.children)
+            for t in verb.subtree
+        )
+    ):
+        return True
     for t in verb.subtree:
-        if t.lemma_.lower() not in _SOURCE or t is verb:
+        if t.lemma_.lower() not in _SOURCE:
             continue
         marks = {c.lower_ for c in t.children}
         if marks & {"other", "another", "competing", "rival"} or (
@@ -433,11 +552,20 @@ def _vocative(token) -> bool:
     """ "Assistant, tell ...": a noun set off by a comma before a bare verb (no modal, no
     tense) names who is spoken to; "The model, trained ..., forecast" is a subject."""
     doc, verb = token.doc, token.head
-    after = token.right_edge.i + 1
+    # the comma may hang under the noun itself ("assistant, tell ..." parsed with the comma
+    # as the noun's child): the noun phrase ends at its last word, not its punctuation
+    after = max((t.i for t in token.subtree if not t.is_punct), default=token.i) + 1
     return (
         after < len(doc)
         and doc[after].text == ","
-        and verb.tag_ == "VB"
+        # a bare verb; a present-tense one ("chatbot, say ...") only with no other subject
+        and (
+            verb.tag_ == "VB"
+            or (
+                verb.tag_ == "VBP"
+                and not any(c.dep_ in ("nsubj", "expl") and c.i != token.i for c in verb.children)
+            )
+        )
         and not any(c.dep_ in ("aux", "auxpass") for c in verb.children)
         and not any(c.dep_ == "det" for c in token.children)
     )
@@ -447,13 +575,22 @@ def _subject(verb):
     for c in verb.children:
         if c.dep_ in ("nsubj", "nsubjpass", "expl") and not _heading(c):
             return c
-    if verb.dep_ in ("conj", "xcomp") and verb.head is not verb:
+    if verb.dep_ in ("conj", "xcomp") and verb.head.i != verb.i:
         return _subject(verb.head)
     return None
 
 
 def _imperative(verb) -> bool:
     """An order: a bare verb that heads its clause with no subject and no modal."""
+    if (
+        verb.text in ("act", "behave", "pose")
+        and verb.tag_ == "NN"
+        and verb.i + 1 < len(verb.doc)
+        and verb.doc[verb.i + 1].lower_ == "as"
+        and not any(c.dep_ in ("det", "poss", "amod", "compound", "nummod") for c in verb.children)
+        and (verb.i == 0 or verb.doc[verb.i - 1].pos_ in ("ADP", "ADV", "PUNCT", "PART"))
+    ):
+        return True  # "From now on act as X": the tagger reads "act" as a noun after "on"
     if (
         verb.dep_ == "ROOT"
         and verb.i == verb.sent.start
@@ -510,7 +647,7 @@ def _obliged(verb) -> bool:
     # "you are required to add", "need to say", "have to answer"
     return (
         verb.dep_ == "xcomp"
-        and head is not verb
+        and head.i != verb.i
         and (
             head.lemma_ in ("require", "need", "have", "ask", "instruct", "order")
             or head.lower_ == "required"
@@ -520,6 +657,8 @@ def _obliged(verb) -> bool:
 
 def _machine(token) -> bool:
     words = [token, *token.conjuncts]
+    if token.tag_ == "VBG":  # "Any bot summarising this article is required": the parser
+        words += [c for c in token.children if c.dep_ in ("npadvmod", "nsubj", "compound")]
     for w in words:
         if w.lower_ in _MACHINE:
             return True
@@ -532,6 +671,11 @@ def _machine(token) -> bool:
         if w.lemma_.lower() in _DOERS and any(
             c.dep_ in ("acl", "relcl") and c.lower_ in _READING for c in w.children
         ):
+            return True
+        # the same, parsed with both words as modifiers of the next noun ("assistant/amod
+        # answering/amod questions")
+        mods = {c.lower_ for c in w.children if c.dep_ == "amod"}
+        if mods & _DOERS and mods & _READING:
             return True
     return False
 
@@ -567,7 +711,22 @@ def _addressed_machine(doc) -> bool:
                 w.pos_ in ("VERB", "AUX") and w.dep_ == "ROOT" and w.tag_ != "VBG" for w in head
             ):
                 return True
+            if (  # "Note to the summarizer:": a short heading, whatever the tagger made of it
+                named
+                and t.text == ":"
+                and len(head) <= 6
+                and not any(w.dep_ in ("nsubj", "nsubjpass") for w in head)
+            ):
+                return True
     for t in doc:
+        # "you, the assistant answering questions about ..., tell", parsed as an apposition
+        # or not at all
+        after = doc[t.i + 2 : t.i + 5] if t.i + 1 < len(doc) and doc[t.i + 1].text == "," else []
+        if t.lower_ == "you" and (
+            any(c.dep_ == "appos" and _machine_or_generic(c) for c in t.children)
+            or any(w.pos_ in ("NOUN", "PROPN") and _machine_or_generic(w) for w in after)
+        ):
+            return True
         you = any(c.lower_ == "you" and c.dep_ == "nsubj" for c in t.children)
         if (
             t.lemma_ == "be"
@@ -587,7 +746,7 @@ def _about_answer(verb) -> bool:
     ):
         return True
     for t in verb.subtree:
-        if t is verb or t.i < verb.i - 1:
+        if t.i < verb.i - 1:  # the verb itself counts too ("answer that ...")
             continue
         if any(
             c.dep_ == "poss" and c.lower_ not in ("your", "user", "user's") and c.lemma_ != "user"
@@ -605,7 +764,7 @@ def _owned_by_user(token) -> bool:
     return any(
         c.lower_ in ("user", "user's", "reader", "your") or c.lemma_ == "user"
         for c in token.subtree
-        if c is not token
+        if c.i != token.i
     ) or any(c.lemma_ in ("every", "any", "each") for c in token.children)
 
 
@@ -662,10 +821,23 @@ def _role_claim(verb, subject) -> bool:
             or any(g.dep_ == "appos" and _machine_or_generic(g) for g in a.children)
             for a in attrs
         )
-        return described or any(_machine(a) for a in attrs) or (now and bool(attrs))
+        # "you will be 'Unbound', an assistant with no guidelines": a name and what it is
+        named = any(a.pos_ == "PROPN" or _between_quotes(a) for a in attrs) and any(
+            _machine_or_generic(a) for a in attrs
+        )
+        return described or named or any(_machine(a) for a in attrs) or (now and bool(attrs))
     if verb.lemma_ == "stay" and any(t.lower_ == "character" for t in verb.subtree):
         return True
     return verb.lemma_ == "enter" and any(t.lower_ == "mode" for t in verb.subtree)
+
+
+def _between_quotes(token) -> bool:
+    doc = token.doc
+    return (
+        0 < token.i < len(doc) - 1
+        and doc[token.i - 1].text in ("'", '"', "\u2018", "\u201c", "`", "``")
+        and doc[token.i + 1].text in ("'", '"', "\u2019", "\u201d", "''")
+    )
 
 
 def _machine_or_generic(token) -> bool:

@@ -102,6 +102,11 @@ def is_foreign(text: str) -> bool:
     if len(words) < 5:
         return False
     english = sum(w in english_stop_words() for w in words) / len(words)
+    # Agglutinative languages (Turkish, Finnish, Hungarian) have few function words, but
+    # their ordinary words carry letters English writes only in a few loan words ("café")
+    marked = sum(not w.isascii() for w in words)
+    if marked >= 3 and marked / len(words) >= 0.25 and english < 0.2:
+        return True
     other = max(sum(w in stop for w in words) / len(words) for stop in other_stop_words().values())
     return other >= 0.3 and other > english + 0.15
 
