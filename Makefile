@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qa-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures figures-seeds figures-hostile figures-detector figures-general figures-general-extractive figures-bench figures-shared figures-scale bench soak system-deps package-check clean
+.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures figures-seeds figures-hostile figures-detector figures-general figures-general-extractive figures-bench figures-soak figures-shared figures-scale bench soak system-deps package-check clean
 
 # The pinned CPU build of torch goes in first: an unpinned one would pull a CUDA build.
 # llama-cpp-python comes from a portable wheel built once per machine (any x86-64 CPU with
@@ -74,7 +74,7 @@ FIGURES := $(BIN)/python -m qa.bench.figures
 # RGB's en_fact.json (external benchmark data, never copied here): the seeds run adds it
 RGB ?= ../shared/external/rgb/en_fact.json
 figures: setup figures-seeds figures-hostile figures-detector figures-general \
-  figures-general-extractive figures-bench
+  figures-general-extractive figures-bench figures-soak
 
 figures-seeds: setup
 	rm -rf reports/figures-index
@@ -148,6 +148,14 @@ soak: ingest
 	$(BIN)/qa chat --llm extractive --port $(SOAK_PORT) & pid=$$!; trap "kill $$pid" EXIT; \
 	  $(BIN)/python -c "from qa.procs import wait_http; wait_http('http://127.0.0.1:$(SOAK_PORT)/', 300)" && \
 	  $(BIN)/python -m qa.bench.soak --url http://127.0.0.1:$(SOAK_PORT) --sessions 8 --questions 400 --corpus seeds
+
+# The same soak, its figures written into README.md's soak block (part of make figures).
+figures-soak: ingest
+	mkdir -p reports
+	$(BIN)/qa chat --llm extractive --port $(SOAK_PORT) & pid=$$!; trap "kill $$pid" EXIT; \
+	  $(BIN)/python -c "from qa.procs import wait_http; wait_http('http://127.0.0.1:$(SOAK_PORT)/', 300)" && \
+	  $(BIN)/python -m qa.bench.soak --url http://127.0.0.1:$(SOAK_PORT) --sessions 8 --questions 400 --corpus seeds --json > reports/soak.json
+	$(FIGURES) reports/soak.json --into README.md --block soak --style soak
 
 lint: setup
 	$(BIN)/ruff check qa tests

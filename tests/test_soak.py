@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from qa.bench.figures import soak_block
 from qa.bench.soak import CONVERSATIONS, Step, check_reply
 
 from .conftest import SEEDS
@@ -63,6 +64,11 @@ def test_soak_with_the_extractive_backend_is_clean_and_memory_stays_flat(seed_in
     assert report["latency_p95"] > 0 and report["latency_p50"] > 0
     assert report["rss_warm_mb"] is not None, "too few questions to see memory after warm-up"
     assert report["rss_end_mb"] <= RSS_MARGIN * report["rss_warm_mb"], report
+    # the published soak figures are written from this JSON, not typed (make figures-soak)
+    block = "\n".join(soak_block(report))
+    assert f"{report['questions']} of {QUESTIONS} questions" in block, block
+    assert "**0 errors, 0 crossed histories, 0 wrong answers**" in block, block
+    assert f"p95 {report['latency_p95']:.2f} s" in block and "--sessions" in block, block
 
 
 @pytest.mark.slow

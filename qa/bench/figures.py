@@ -8,6 +8,7 @@ headed by the commit and the command that produced the results:
 - `report`: a `qa eval` run's summary report (figures, raw vs checked, judges, by kind,
   red-team failures), for `eval/baseline.md`;
 - `bench`: a `qa bench` run's tables, for BENCHMARKS.md;
+- `soak`: `python -m qa.bench.soak --json` against a running `qa chat`, for README.md;
 - `detector`: the hostile-text detector on attacks, hard negatives and ordinary sentences
   (`eval/hostile/detector.py --split both --json`), for `eval/baseline.md`.
 
@@ -157,7 +158,30 @@ def detector_block(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def soak_block(results: dict[str, Any]) -> list[str]:
+    """`python -m qa.bench.soak --json`: load on a running `qa chat`, for README.md."""
+    growth = results.get("rss_growth_pct")
+    memory = (
+        f"server RSS {results['rss_warm_mb']:.0f} MB after warm-up and "
+        f"{results['rss_end_mb']:.0f} MB at the end"
+        + ("" if growth is None else f" ({growth:+.1f}%)")
+        if results.get("rss_warm_mb") is not None and results.get("rss_end_mb") is not None
+        else "server memory not sampled"
+    )
+    return [
+        _head(results, results.get("created", "")) + ":",
+        "",
+        f"{results['sessions']} sessions, {results['questions']} of {results['planned']} "
+        f"questions in {results['seconds']:.0f} s (stopped: {results['stopped']}): "
+        f"**{results['errors']} errors, {results['crossed']} crossed histories, "
+        f"{results['bad']} wrong answers** ({results['refusals']} expected refusals), "
+        f"{results['per_second']:.1f} questions/s, p50 {results['latency_p50']:.2f} s, p95 "
+        f"{results['latency_p95']:.2f} s (queue wait included); {memory}.",
+    ]
+
+
 STYLES = {
+    "soak": soak_block,
     "detector": detector_block,
     "table": table,
     "report": report_block,

@@ -522,7 +522,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QAError as exc:
         print(f"qa.bench.soak: error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.summary())
+    if args.json:  # with what `python -m qa.bench.figures --style soak` heads a block with
+        from datetime import UTC, datetime
+
+        from qa.procs import commit
+
+        given = list(sys.argv[1:] if argv is None else argv)
+        given = [a for a in given if a != "--json"]
+        out = {
+            **report.to_dict(),
+            "command": " ".join(["python -m qa.bench.soak", *given]),
+            "commit": commit(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        print(json.dumps(out, indent=2))
+    else:
+        print(report.summary())
     return 1 if report.errors or report.crossed else 0
 
 
