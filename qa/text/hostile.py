@@ -518,7 +518,7 @@ def _about_sources(verb) -> bool:
     ):
         return True
     for t in verb.subtree:
-        if t.lemma_.lower() not in _SOURCE:
+        if t.lemma_.lower() not in _SOURCE or t.i == verb.i:
             continue
         marks = {c.lower_ for c in t.children}
         if marks & {"other", "another", "competing", "rival"} or (
@@ -746,7 +746,7 @@ def _about_answer(verb) -> bool:
     ):
         return True
     for t in verb.subtree:
-        if t.i < verb.i - 1:  # the verb itself counts too ("answer that ...")
+        if t.i == verb.i or t.i < verb.i - 1:
             continue
         if any(
             c.dep_ == "poss" and c.lower_ not in ("your", "user", "user's") and c.lemma_ != "user"
