@@ -6,7 +6,9 @@ Each subcommand lives in its own module under `qa.commands`; this file only wire
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from qa import offline
@@ -28,15 +30,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a service manager or `kill` stopping qa), raised where the program stands, as
+    Ctrl-C is: every `with` and `finally` runs, so an ingest stops between articles, and the
+    servers and temporary folders qa started (a model process, a Chroma or PostgreSQL server
+    of a benchmark) go with it instead of being left behind."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     offline.apply()
     parser = build_parser()
     args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.run(args) or 0)
     except QAError as exc:
         print(f"qa {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print(f"qa {args.command}: terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print(f"qa {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -130,9 +130,11 @@ def postgres_server(extra: tuple[str, ...] = ()) -> Iterator[str]:
     import tempfile
     from pathlib import Path
 
+    from qa.errors import StoreUnavailableError
+
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     if not found:
-        raise RuntimeError("PostgreSQL is not installed: apt-get install -y postgresql")
+        raise StoreUnavailableError("PostgreSQL is not installed: apt-get install -y postgresql")
     bin_dir = Path(found[-1]).parent
     folder = Path(tempfile.mkdtemp(prefix="qa-pg-"))
     as_user: list[str] = []
@@ -142,7 +144,13 @@ def postgres_server(extra: tuple[str, ...] = ()) -> Iterator[str]:
     data, port = folder / "data", free_port()
     try:
         init = ["-D", str(data), "-A", "trust", "-U", "qa", "-E", "UTF8", "--no-sync"]
-        subprocess.run([*as_user, str(bin_dir / "initdb"), *init], check=True, capture_output=True)
+        done = subprocess.run(
+            [*as_user, str(bin_dir / "initdb"), *init], capture_output=True, text=True
+        )
+        if done.returncode:
+            # e.g. a TMPDIR the postgres user cannot enter
+            why = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise StoreUnavailableError(f"PostgreSQL's initdb failed in {folder}: {why}")
         log = open(folder / "server.log", "w")  # noqa: SIM115
         serve = ["-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(folder)]
         proc = subprocess.Popen(

@@ -5,6 +5,7 @@ still answers and the next run reaches the state of a clean ingest."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -13,6 +14,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from qa.errors import BackendError, InputError, ModelIntegrityError
 from qa.index import keywords_path as state_path
 from qa.index.ingest import Ingestor
 from qa.models import BUNDLED_GGUF_NAME, BUNDLED_GGUF_SIZE, resolve_gguf
+from qa.procs import children
 from qa.settings import Settings
 
 from .conftest import BIN, SEEDS, free_port, stop, wait_http
@@ -293,3 +296,63 @@ def test_chroma_server_stopped_mid_ingest_then_restarted_resumes(abc, encoder, t
         assert contents(client.get_collection(settings.store.collection), state) == clean
     finally:
         stop(server)
+
+
+def _postgres_under(pid: int) -> list[int]:
+    found = []
+    for child in children(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmdline and cmdline[0].endswith(b"/postgres") and b"-D" in cmdline:
+            found.append(child)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_a_terminated_benchmark_leaves_no_server_or_folder_behind(tmp_path, request):
+    """`kill` (SIGTERM) stops qa the way Ctrl-C does: the PostgreSQL server a shared-mode
+    benchmark started, and its data folder, go with it; one line, exit 143."""
+    # the postgres user must be able to enter the server's folder: not under pytest's 0700 tmp
+    temp = Path(tempfile.mkdtemp(prefix="qa-term-"))
+    temp.chmod(0o755)
+    request.addfinalizer(lambda: shutil.rmtree(temp, ignore_errors=True))
+    proc = subprocess.Popen(
+        [
+            str(BIN / "qa"),
+            "bench",
+            "--quick",
+            "--section",
+            "shared",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        env={**os.environ, "TMPDIR": str(temp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    server: list[int] = []
+    try:
+        deadline = time.monotonic() + 300
+        while not _postgres_under(proc.pid):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no PostgreSQL server was started"
+            time.sleep(0.2)
+        server = _postgres_under(proc.pid)
+        assert list(temp.glob("qa-pg-*")), "the server's folder is in TMPDIR"
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        leftovers = [p for p in server if Path(f"/proc/{p}").exists()]
+        for pid in leftovers:  # a failing run must not leave its server to the next test
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    assert proc.returncode == 143, err[-2000:]
+    assert "Traceback" not in err and err.strip().splitlines()[-1] == "qa bench: terminated"
+    assert not leftovers, "postgres left running"
+    assert not list(temp.glob("qa-pg-*")), "the server's data folder left behind"
