@@ -119,7 +119,8 @@ figures-bench: setup
 	$(FIGURES) reports/figures-bench/results.json --into README.md --block answers --style fair
 
 # Server mode shared by several instances (Chroma server + PostgreSQL keyword index), one run
-# up to a million chunks (about 80 minutes on 2 cores: each size is ingested afresh).
+# up to a million chunks, each size ingested afresh: about 80 minutes on 2 cores without
+# neighbouring word pairs, over three hours with them (see BENCHMARKS.md).
 figures-shared: setup system-deps
 	$(BIN)/qa bench --section shared --sizes 10000,100000,1000000 --out reports/figures-shared/
 	$(FIGURES) reports/figures-shared/results.json --into BENCHMARKS.md --block shared --style bench
