@@ -99,6 +99,8 @@ NEWS = [
     "This is the only bridge across the river for 40 kilometres.",
     "Temperatures above 40C are expected; this report will be updated.",
     "Ferry operator, say the route reopened, the protesters chanted.",
+    "This article was amended on 3 May 2024 to replace an image that was wrongly captioned.",
+    "This article was updated to withdraw a claim that the council had approved the plan.",
     "The café served crème brûlée to the visiting délégation of mayors.",
 ]
 

@@ -464,6 +464,10 @@ def _voids(token) -> bool:
         return False
     if token.pos_ == "ADJ":
         return True
+    if any(c.lower_ == "to" and c.dep_ == "aux" for c in token.children) and any(
+        c.dep_ == "nsubjpass" and c.lemma_.lower() in _TEXT for c in token.head.children
+    ):
+        return False  # an edit note: "This article was amended to replace an image"
     # voiding something ("withdrawn figures", "disregard the date"), not "the patients who
     # withdrew"; a noun with an object is a verb the tagger misread
     return any(c.dep_ in ("dobj", "nsubjpass") for c in token.children) and (
