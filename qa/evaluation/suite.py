@@ -82,6 +82,7 @@ def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
     from qa.answer.assistant import Assistant
     from qa.index.embedding import Encoder
 
+    measured = commit()  # the code as it was loaded, not HEAD when a long run ends
     encoder = Encoder.of(settings.embedding)
     encoder.warm_up()
     corpus = prepare_index(plan, settings, encoder)
@@ -124,7 +125,7 @@ def evaluate(plan: EvalPlan, settings: Settings) -> dict[str, Any]:
         "judge": judge.name,
         "questions": len(plan.items),
         "created": dt.datetime.now().isoformat(timespec="seconds"),
-        "commit": commit(),
+        "commit": measured,
         "index": str(settings.store.index),
         "backends": backends,
         "judges": judges,
