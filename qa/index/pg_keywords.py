@@ -136,13 +136,18 @@ class _Tokenizer:
                 last[doc] = term
         return lengths, counts, pairs
 
-    def query_pairs(self, query: str) -> list[str]:
-        """The query's neighbouring stem pairs, as `pairs` writes them, first occurrence kept."""
+    def query_terms(self, query: str, pairs: bool) -> tuple[list[str], list[str]]:
+        """A query's stems as the index holds them (stopwords' out, first occurrence kept)
+        and, when asked, its neighbouring stem pairs as `with_pairs` writes them: one
+        tokenizing of the query's words, in text order, serves both."""
         words = [w for w in _TERM.findall(query.lower()) if w not in STOPWORDS]
         _, counts = self(list(enumerate(words)))
-        kept = [next(iter(counts[i])) for i in range(len(words)) if counts.get(i)]
-        kept = [t for t in kept if t not in self.stop]
-        return list(dict.fromkeys(f"{a} {b}" for a, b in pairwise(kept) if a != b))
+        found = [counts[i] for i in range(len(words)) if counts.get(i)]
+        stems = [t for t in dict.fromkeys(t for c in found for t in c) if t not in self.stop]
+        if not pairs:
+            return stems, []
+        kept = [t for t in (next(iter(c)) for c in found) if t not in self.stop]
+        return stems, list(dict.fromkeys(f"{a} {b}" for a, b in pairwise(kept) if a != b))
 
     def stems(self, terms: Sequence[str]) -> list[str]:
         """Each query word's stem, as the index holds it, first occurrence kept."""
@@ -367,16 +372,16 @@ class PgState:
             return int(cur.fetchone()[0])
 
     def _plan(
-        self, cur: Any, query: str
+        self, cur: Any, query: str, with_pairs: bool
     ) -> tuple[list[str], list[float], float, bool, list[str], list[float]]:
         """(stems, idfs, avgdl, whether every stem fits in CANDIDATES, the query's
-        neighbouring-word pairs that the index holds, their idfs) for a query."""
-        stems = [t for t in self._tokens.stems(_query_terms(query)) if t not in self._tokens.stop]
+        neighbouring-word pairs that the index holds, their idfs) for a query; pairs only
+        when asked (they find candidates, exact scores never read them)."""
+        stems, pairs = self._tokens.query_terms(query, with_pairs)
         cur.execute(f"SELECT docs, tokens FROM {self.schema}.stats")
         docs, tokens = cur.fetchone()
         if not stems or not docs:
             return [], [], 1.0, True, [], []
-        pairs = self._tokens.query_pairs(query) if self.read_pairs else []
         cur.execute(
             f"SELECT term, df FROM {self.schema}.terms WHERE term = ANY(%s)", (stems + pairs,)
         )
@@ -401,7 +406,7 @@ class PgState:
             return []
         s = self.schema
         with self._tx() as cur:
-            stems, idfs, avgdl, complete, pairs, pair_idfs = self._plan(cur, query)
+            stems, idfs, avgdl, complete, pairs, pair_idfs = self._plan(cur, query, self.read_pairs)
             if not stems:
                 self.last_exact = True
                 return []
@@ -487,7 +492,7 @@ class PgState:
             return {}
         s = self.schema
         with self._tx() as cur:
-            stems, idfs, avgdl, *_ = self._plan(cur, query)
+            stems, idfs, avgdl, *_ = self._plan(cur, query, with_pairs=False)
             if not stems:
                 return dict.fromkeys(chunk_ids, 0.0)
             sql = (
