@@ -7,19 +7,33 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from qa import offline
-from qa.procs import free_port, stop, wait_http
+from qa.procs import children, free_port, stop, wait_http
 
 offline.apply()
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 BIN = Path(sys.executable).parent
+
+
+def descendants(parent: int, matches: Callable[[list[bytes]], bool]) -> list[int]:
+    """Pids below `parent` whose command line (argv, as bytes) `matches`; processes that end
+    while they are read are skipped."""
+    found = []
+    for pid in children(parent):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if matches(argv):
+            found.append(pid)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -27,10 +27,9 @@ from qa.errors import BackendError, InputError, ModelIntegrityError
 from qa.index import keywords_path as state_path
 from qa.index.ingest import Ingestor
 from qa.models import BUNDLED_GGUF_NAME, BUNDLED_GGUF_SIZE, resolve_gguf
-from qa.procs import children
 from qa.settings import Settings
 
-from .conftest import BIN, SEEDS, free_port, stop, wait_http
+from .conftest import BIN, SEEDS, descendants, free_port, stop, wait_http
 from .fakes import FakeOpenAIServer
 from .test_bad_input import one_line_error
 
@@ -299,15 +298,7 @@ def test_chroma_server_stopped_mid_ingest_then_restarted_resumes(abc, encoder, t
 
 
 def _postgres_under(pid: int) -> list[int]:
-    found = []
-    for child in children(pid):
-        try:
-            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if cmdline and cmdline[0].endswith(b"/postgres") and b"-D" in cmdline:
-            found.append(child)
-    return found
+    return descendants(pid, lambda argv: argv[0].endswith(b"/postgres") and b"-D" in argv)
 
 
 @pytest.mark.slow

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.procs import children
-
-from .conftest import SEEDS
+from .conftest import SEEDS, descendants
 from .ui_helpers import (
     ANSWER_TIMEOUT,
     ANSWERS_DONE,
@@ -33,15 +31,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.server]
 
 def model_children(parent: int) -> list[int]:
     """Pids of the `qa.backends.llama_child` processes below `parent`."""
-    found = []
-    for pid in children(parent):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"qa.backends.llama_child" in cmdline:
-            found.append(pid)
-    return found
+    return descendants(parent, lambda argv: b"qa.backends.llama_child" in argv)
 
 
 @pytest.fixture(scope="module")
