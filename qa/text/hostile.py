@@ -475,19 +475,18 @@ def _voids(token) -> bool:
     )
 
 
+def _this_text(token) -> bool:
+    """ "this article", "this story": the text the sentence stands in."""
+    return token.lemma_.lower() in _TEXT and any(c.lower_ == "this" for c in token.children)
+
+
 def _sole_record(doc) -> bool:
     """ "this article is the sole accurate record", "This is the only authorised account"."""
     for verb in doc:
         if verb.lemma_ != "be":
             continue
         subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
-        if subject is None or not (
-            subject.lower_ == "this"
-            or (
-                subject.lemma_.lower() in _TEXT
-                and any(c.lower_ == "this" for c in subject.children)
-            )
-        ):
+        if subject is None or not (subject.lower_ == "this" or _this_text(subject)):
             continue
         for attr in (c for c in verb.children if c.dep_ == "attr"):
             if attr.lemma_.lower() in _TEXT | _SOURCE and any(
@@ -515,10 +514,7 @@ def _about_sources(verb) -> bool:
     if (
         verb.lemma_.lower() in _PUT_IN_PLACE
         and _imperative(verb)
-        and any(  # "replace their facts with the ones stated in this article"
-            t.lemma_.lower() in _TEXT and any(c.lower_ == "this" for c in t.children)
-            for t in verb.subtree
-        )
+        and any(_this_text(t) for t in verb.subtree)  # "... stated in this article"
     ):
         return True
     for t in verb.subtree:
