@@ -163,6 +163,13 @@ def postgres_server(extra: tuple[str, ...] = ()) -> Iterator[str]:
             _wait_postgres(url, proc)
             yield url
         finally:
+            # a fast shutdown: it does not wait for clients still connected (an interrupted
+            # ingest's), as the default smart one, sent through runuser, would
+            subprocess.run(
+                [*as_user, str(bin_dir / "pg_ctl"), "stop", "-D", str(data), "-m", "fast"],
+                capture_output=True,
+                timeout=60,
+            )
             stop(proc)
             log.close()
     finally:
