@@ -12,7 +12,7 @@ from qa.answer.gate import refusal_reason
 from qa.grounding.judge import OfflineJudge
 from qa.retrieval.hybrid import Retrieval
 from qa.text import language
-from qa.text.question import analyse, fit, holds
+from qa.text.question import about, analyse, fit, holds
 from qa.types import ChatMessage, Passage
 
 PASSAGE = (
@@ -185,3 +185,43 @@ def test_the_noun_which_picks_is_asked_for_not_given():
     asked = analyse("Which Dutchman, trained in Leiden, first described the cell?")
     texts = {n.text for n in asked.names}
     assert "dutchman" not in texts and "leiden" in texts
+
+
+def test_a_count_is_not_answered_by_a_year_and_a_year_not_by_a_distance():
+    """ "How many pupils ..." is not answered by the year a school opened, nor "In what
+    year ..." by a distance; a count of the asked-for unit ("by how many minutes") and a
+    bare year still are."""
+    pupils = analyse("How many pupils attend the Marlow Ridge School?")
+    opened = language.parse("In 1998, the trust opened the Marlow Ridge School, a K-8 school.")
+    counted = language.parse("The Marlow Ridge School has 640 pupils.")
+    assert not holds(pupils, opened) and holds(pupils, counted)
+
+    founded = analyse("In what year was Dunmere founded?")
+    far = language.parse("About 310 km north of the coast lies Dunmere, a market town.")
+    year = language.parse("Settlers founded Dunmere in 1842 beside the river.")
+    assert not holds(founded, far) and holds(founded, year)
+
+    late = analyse("By how many minutes was the ferry late on Sunday?")
+    assert holds(late, language.parse("The ferry docked 25 minutes late."))
+
+
+def test_an_answer_must_come_from_a_passage_about_what_the_question_names(encoder):
+    """A founding date of another town does not answer "When was Dunmere founded?": the
+    passage must name Dunmere (or its article be titled so); a question naming nothing
+    is not held to it."""
+    asked = analyse("In what year was Dunmere founded?")
+    assert not about(asked, "Settlers founded Kilbraith in 1842 beside the river.", "Kilbraith")
+    assert about(asked, "It was founded in 1842 beside the river.", "Dunmere")
+    assert about(asked, "Dunmere lies on the river. Settlers founded it in 1842.", "Towns")
+    assert about(analyse("When was the bridge opened?"), "It opened in 1990.", "")
+
+    def article(n: int, title: str, text: str) -> Passage:
+        return Passage(n, f"c{n}", f"a{n}", title, "", "", "", text, 0, len(text), 1, 0.8)
+
+    question = "In what year was Dunmere founded?"
+    dunmere = article(1, "Dunmere", "Dunmere is a market town on the coast, with a harbour.")
+    kilbraith = article(2, "Kilbraith", "Settlers founded Kilbraith in 1842 beside the river.")
+    found = Retrieval((dunmere, kilbraith), (), 0.8)
+    assert "date" in refusal_reason(question, found, 0.2, encoder)
+    told = article(1, "Dunmere", "Dunmere is a market town. Settlers founded it in 1851.")
+    assert refusal_reason(question, Retrieval((told, kilbraith), (), 0.8), 0.2, encoder) == ""

@@ -16,7 +16,7 @@ from __future__ import annotations
 from qa.grounding.judge import Embedder
 from qa.retrieval.hybrid import Retrieval
 from qa.text import language
-from qa.text.question import analyse, holds
+from qa.text.question import about, analyse, holds
 from qa.text.sentences import split_sentences
 
 # How many of the most relevant passage sentences may hold the answer (set on the
@@ -50,7 +50,11 @@ def refusal_reason(
         return f"no passage mentions {numbers[0]}"
     if embedder is None or window <= 0:
         return ""
-    sentences = list(dict.fromkeys(s for p in found.passages for s in split_sentences(p.text)))
+    where: dict[str, tuple[str, str]] = {}  # sentence -> the passage and title it is in
+    for p in found.passages:
+        for sentence in split_sentences(p.text):
+            where.setdefault(sentence, (p.text, p.title))
+    sentences = list(where)
     if not sentences:
         return "no passage sentences"
     from qa.grounding.focus import relevance
@@ -58,7 +62,10 @@ def refusal_reason(
     scores, _ = relevance(query, sentences, embedder)
     best = sorted(range(len(sentences)), key=lambda i: -scores[i])[:window]
     docs = language.parse_many([sentences[i] for i in best])
-    if not any(holds(asked, doc) for doc in docs):
+    if not any(
+        holds(asked, doc) and about(asked, *where[sentences[i]])
+        for i, doc in zip(best, docs, strict=True)
+    ):
         what = f"the {asked.head}" if asked.head else f"a {asked.kind}"
         return f"no passage sentence gives {what} the question asks for"
     return ""

@@ -15,7 +15,7 @@ from qa.grounding.focus import relevance
 from qa.grounding.judge import Embedder, content_stems
 from qa.grounding.markers import with_markers
 from qa.text import language
-from qa.text.question import analyse, fit, holds
+from qa.text.question import about, analyse, fit, holds
 from qa.text.sentences import sentence_spans
 
 REFUSAL = "The articles do not answer this question."
@@ -68,6 +68,7 @@ class ExtractiveChatModel:
     def select(self, question: str, passages: Sequence) -> list[tuple[str, list[int]]]:
         candidates: list[tuple[str, int, int]] = []  # text, passage n, position
         titles = {p.n: p.title for p in passages}
+        texts = {p.n: p.text for p in passages}
         for p in passages:
             for a, b in sentence_spans(p.text):
                 sentence = p.text[a:b]  # screened: injected text is blanked
@@ -89,13 +90,17 @@ class ExtractiveChatModel:
         for rank, (i, doc) in enumerate(zip(window, docs, strict=True)):
             title = titles[candidates[i][1]]
             if headline(candidates[i][0], title) or not holds(asked, doc):
+                continue  # (a title-case headline parses as names: it leads by relevance only)
+            if not about(asked, texts[candidates[i][1]], title):
                 continue  # a title-case headline parses as names: it leads by relevance only
             how = fit(asked, doc, title)
             near = rank < SLOT_WINDOW and scores[i] >= best * SLOT_RELATIVE
             if near or (how[0] > 0 and scores[i] >= best * RELATION_RELATIVE):
                 holders.append((how, i))
-        if asked.kind not in {"thing", "reason"} and not holders:
-            return []  # "who" / "when" / "how many" and no close sentence holds one: refuse
+        if (asked.kind not in {"thing", "reason"} or asked.head) and not holders:
+            # "who" / "when" / "how many" / "what is the population of ..." and no close
+            # sentence holds one: refuse
+            return []
         # The holder that best fits the question leads; among equals, the most relevant.
         lead = max(holders, key=lambda h: (h[0], scores[h[1]]))[1] if holders else None
         if lead is not None:

@@ -33,6 +33,9 @@ _ANSWERS = {
     "amount": frozenset({"MONEY", "QUANTITY", "PERCENT"}),
     "place": frozenset({"GPE", "LOC", "FAC", "ORG"}),
 }
+_NOT_BARE = (
+    frozenset({"QUANTITY", "MONEY", "PERCENT"}) | language.TIME_LABELS | language.NAME_LABELS
+)
 _NOT_NAMES = language.NUMBER_LABELS | language.TIME_LABELS
 _FOLLOW_UP = re.compile(r"\s*\(following up on:.*\)\s*$", re.DOTALL)
 
@@ -137,6 +140,24 @@ def fit(asked: Asked, sentence: Any, title: str = "") -> tuple[int, int, int]:
     return (matched, shared, named)
 
 
+def about(asked: Asked, passage: str, title: str = "") -> bool:
+    """Is the passage a sentence stands in (or its article) about what the question names?
+    When the question names anything but a group ("Calgary", "Apollo 8"), a word of one of
+    those names must stand in the passage or the article's title: a date of another
+    city's founding does not answer "In what year was Calgary founded?"."""
+    words = {
+        w
+        for n in asked.names
+        if n.label != "NORP"
+        for w in re.findall(r"[^\W_]+", n.text)
+        if len(w) >= 3 and not w.isdigit()
+    }
+    if not words:
+        return True
+    text = f"{passage} {title}".lower().replace("’", "'")
+    return any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)
+
+
 def _doer_named(verb: Any) -> bool:
     """Is the one who does `verb` a name: its subject, its "by" agent, or the name a
     relative clause hangs on ("Peter Oyelaran, who led the study")?"""
@@ -224,6 +245,9 @@ def holds(asked: Asked, sentence: Any) -> bool:
     for ent in sentence.ents:
         if ent.label_ not in labels and not _measured(asked, ent, sentence):
             continue
+        if asked.counted and ent.label_ in language.TIME_LABELS:
+            if ent.root.lemma_.lower() != asked.counted:
+                continue  # "how many students": a year is not a count of them ("36 seconds" is of seconds)
         if ent.label_ in language.NUMBER_LABELS | language.TIME_LABELS:
             stated = language.numbers(ent.text)
             if stated and stated <= asked.numbers:
@@ -236,11 +260,21 @@ def holds(asked: Asked, sentence: Any) -> bool:
             continue
         return True
     if asked.kind in {"date", "number"}:  # a bare number the tagger did not label
-        stated = language.numbers(sentence.text) - asked.numbers
+        stated = _unlabelled_numbers(sentence) - asked.numbers
         if asked.kind == "date":
             stated = {n for n in stated if re.fullmatch(r"\d{3,4}", n)}
         return bool(stated)
     return False
+
+
+def _unlabelled_numbers(sentence: Any) -> set[str]:
+    """Bare numbers of the sentence: outside its measures, dates, times and names ("290
+    km" is a QUANTITY, not a year; "2001" a DATE, not a count; "K-12" a name), and not
+    counting a noun ("400 soldiers" is no year)."""
+    inside = {t.i for e in sentence.ents if e.label_ in _NOT_BARE for t in e}
+    counting = {t.i for t in sentence if t.dep_ == "nummod" and t.head.pos_ == "NOUN"}
+    outside = " ".join(t.text for t in sentence if t.i not in inside | counting)
+    return language.numbers(outside)
 
 
 def _measured(asked: Asked, ent: Any, sentence: Any) -> bool:
