@@ -245,9 +245,9 @@ def holds(asked: Asked, sentence: Any) -> bool:
     for ent in sentence.ents:
         if ent.label_ not in labels and not _measured(asked, ent, sentence):
             continue
-        if asked.counted and ent.label_ in language.TIME_LABELS:
-            if ent.root.lemma_.lower() != asked.counted:
-                continue  # "how many students": a year is not a count of them ("36 seconds" is of seconds)
+        counted = asked.counted
+        if counted and ent.label_ in language.TIME_LABELS and ent.root.lemma_.lower() != counted:
+            continue  # "how many pupils": a year is no count of them ("36 seconds" is, of seconds)
         if ent.label_ in language.NUMBER_LABELS | language.TIME_LABELS:
             stated = language.numbers(ent.text)
             if stated and stated <= asked.numbers:
