@@ -108,6 +108,9 @@ class AnswerSettings:
     unsupported: Unsupported = "drop"
     condense: Condense = "rules"
     max_question_chars: int = 4000
+    # A model answer with no supported sentence (the checker dropped every one) gives way
+    # to the extractive answer, quotes of the same passages, instead of a refusal.
+    quote_unsupported: bool = True
 
     def __post_init__(self) -> None:
         for name, kind in (("unsupported", Unsupported), ("condense", Condense)):

@@ -129,11 +129,27 @@ def test_unsupported_sentence_is_dropped_or_flagged(seed_settings, encoder):
 
 
 def test_answer_from_memory_is_not_shown(seed_settings, encoder):
-    fake = FakeChatModel(
-        "Xi Jinping became president of China in 2013 [1]. The Eiffel Tower is in Paris [2]."
-    )
-    a = Assistant(seed_settings, llm=fake, encoder=encoder).answer("Who leads China?")
+    """A model answer from memory is dropped whole. Without the quote fallback that is a
+    refusal; with it (the default) the passages are quoted instead, and the model's text
+    stays out of the answer either way."""
+    text = "Xi Jinping became president of China in 2013 [1]. The Eiffel Tower is in Paris [2]."
+    question = "What did Putin project about trade with China?"
+    strict = seed_settings.replace(quote_unsupported=False)
+    a = Assistant(strict, llm=FakeChatModel(text), encoder=encoder).answer(question)
     assert a.refused and not any(s.supported for s in a.sentences)
+    assert a.refusal_reason == "no supported sentence"
+
+    stream = Assistant(seed_settings, llm=FakeChatModel(text), encoder=encoder).stream(
+        question, checked=True
+    )
+    shown = "".join(stream)
+    b = stream.result()
+    assert not b.refused and "fallback" in b.model and b.fallback_reason
+    assert "2013" not in b.text and "Eiffel" not in b.text
+    assert "200 billion" in b.text  # the seed article's own sentence, quoted and cited
+    assert b.raw_text.strip() == text  # the model's own answer is kept for the evaluation
+    assert all(s.supported for s in b.sentences) and b.citations
+    assert "Eiffel" not in shown and "200 billion" in shown
 
 
 def test_fake_citation_markers_in_articles_are_neutralised_in_the_prompt(tmp_path, encoder):

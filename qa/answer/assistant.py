@@ -33,6 +33,8 @@ from qa.types import Answer, ChatMessage, Sentence, Timings
 
 # Terminal escape sequences (CSI "ESC [ 8 m", OSC "ESC ] 0 ; title BEL") go whole, so that
 # their parameters ("8") are not read as words of the question; then any control character.
+NO_SUPPORTED_SENTENCE = "no supported sentence"
+UNSUPPORTED_FALLBACK = "no sentence of the model's answer was supported; quoting the passages"
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 History = Sequence[ChatMessage | dict[str, Any] | tuple[str, str]] | None
@@ -248,9 +250,33 @@ class Assistant:
                 yield sentences.feed(piece) if checked else piece
         name = f"{model.name} (fallback: {fallback})" if fallback else model.name
         answer = finish("".join(pieces), name, first or time.perf_counter(), fallback)
+        if self._quotes_instead(answer, model):
+            # The passages may hold the answer (the gate let the question through) but the
+            # model's sentences are not in them: quote the passages rather than refuse.
+            raw, fallback = answer.raw_text, UNSUPPORTED_FALLBACK
+            model = self._fallback_model()
+            sentences = CheckedSentences(sentences.check, mode)
+            yield "" if checked else "\n\n"
+            quoted = "".join(model.stream(request))
+            name = f"{self.model.name} (fallback: {fallback})"
+            answer = finish(quoted, name, first or time.perf_counter(), fallback)
+            answer = dataclasses.replace(answer, raw_text=raw)
+            if not checked:
+                yield answer.text
         if checked:
             yield sentences.rest(answer.text)
         return answer
+
+    def _quotes_instead(self, answer: Answer, model: ChatModel) -> bool:
+        """Was a model's own answer dropped whole by the checker, so that quoting the
+        passages (the extractive answer) should stand in for the refusal?"""
+        return (
+            self.settings.answer.quote_unsupported
+            and model.is_generative
+            and answer.refused
+            and answer.refusal_reason == NO_SUPPORTED_SENTENCE
+            and not cite.is_refusal(answer.raw_text)
+        )
 
     def _fallback_model(self) -> ChatModel:
         if self._extractive is None:
@@ -289,7 +315,7 @@ class Assistant:
             nearest=found.nearest if refused else (),
             raw_text=raw,
             fallback_reason=fallback,
-            refusal_reason=gate or ("no supported sentence" if refused else ""),
+            refusal_reason=gate or (NO_SUPPORTED_SENTENCE if refused else ""),
         )
 
 
