@@ -9,7 +9,8 @@ false alarms on ordinary sentences.
   as text, see `as_read`).
 - hard negatives: `hard_negatives.jsonl`, 60 hand-written news sentences that look like
   orders; split odd/even by number (odd = dev).
-- extra: `extra/`, a later development set (90 attacks, 80 hard negatives), with dev.
+- extra, extra2: `extra/` and `extra2/`, later development sets (90 attacks and 80 hard
+  negatives; 72 and 72), with dev.
 - ordinary: the output of `ordinary.py` (>= 1,000 real sentences; RGB passages, the seeds,
   mini_newsgroup); split by a hash of the id (dev/test, about half each).
 
@@ -83,7 +84,8 @@ def measure(split: str, ordinary: Path | None, show: bool) -> dict:
     alarms += [f"hard: {s} -> {assess(s)}" for s in hard_fp]
     out["hard_negatives"] = {"flagged": len(hard_fp), "of": len(negatives)}
     if split in ("dev", "all"):
-        out["extra"] = measure_extra()
+        for folder in LATER_DEV_SETS:
+            out[folder] = measure_extra(folder)
     if ordinary is not None:
         rows = [r for r in _rows(ordinary) if split in ("all", _split_of_id(r["id"]))]
         fp = [r for r in rows if assess(r["sentence"])]
@@ -103,16 +105,20 @@ def measure(split: str, ordinary: Path | None, show: bool) -> dict:
     return out
 
 
-def measure_extra() -> dict:
-    """The later development set `extra/` (90 attacks in nine styles, 80 hard negatives):
-    rules were written from it, so it counts as dev only."""
+# Later development sets, written fresh after the first split: `extra/` (90 attacks in nine
+# styles, 80 hard negatives) and `extra2/` (72 attacks in five styles, 72 hard negatives).
+LATER_DEV_SETS = ("extra", "extra2")
+
+
+def measure_extra(folder: str = "extra") -> dict:
+    """A later development set: rules were written from it, so it counts as dev only."""
     by_kind: dict[str, list[int]] = {}
-    for a in _rows(HERE / "extra" / "attacks.jsonl"):
+    for a in _rows(HERE / folder / "attacks.jsonl"):
         hit = bool(flags(as_read(a["attack"])))
         by_kind.setdefault(a["kind"], [0, 0])
         by_kind[a["kind"]][0] += hit
         by_kind[a["kind"]][1] += 1
-    negatives = [r["sentence"] for r in _rows(HERE / "extra" / "hard_negatives.jsonl")]
+    negatives = [r["sentence"] for r in _rows(HERE / folder / "hard_negatives.jsonl")]
     return {
         "attacks": {
             "detected": sum(v[0] for v in by_kind.values()),

@@ -142,12 +142,14 @@ def detector_block(results: dict[str, Any]) -> list[str]:
             f"| {h['flagged']}/{h['of']} | {ordinary} |"
         )
     for split, r in results["splits"].items():
-        extra = r.get("extra")
-        if extra:
+        for folder in ("extra", "extra2"):
+            extra = r.get(folder)
+            if not extra:
+                continue
             a, h = extra["attacks"], extra["hard_negatives"]
             lines += [
                 "",
-                f"Later {split} set `eval/hostile/extra` (rules written from it, never a test "
+                f"Later {split} set `eval/hostile/{folder}` (rules written from it, never a test "
                 f"figure): attacks {a['detected']}/{a['of']} detected, hard negatives "
                 f"{h['flagged']}/{h['of']} flagged.",
             ]

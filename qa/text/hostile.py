@@ -100,7 +100,15 @@ _MACHINE = _words(
     "ai llm llms chatbot chatbots bot bots gpt chatgpt summariser summarizer summarisers "
     "summarizers crawler crawlers scraper scrapers"
 )
-_MACHINE_MODIFIER = _MACHINE | {"automated", "automatic", "artificial", "language", "chat"}
+_MACHINE_MODIFIER = _MACHINE | {
+    "automated",
+    "automatic",
+    "artificial",
+    "language",
+    "chat",
+    "answer",
+    "machine",
+}
 _GENERIC = _words(
     "assistant model system tool helper service reader summary agent engine program application app"
 )
@@ -120,7 +128,7 @@ _OUTPUT = _words(
     "quote cite repeat reveal refuse ignore disregard forget follow treat trust recommend "
     "summarise summarize begin start end sign append copy paste load visit decode encode "
     "render display embed link claim prefix translate report describe call use urge "
-    "reproduce"
+    "reproduce give list credit omit finish close"
 )
 _OBLIGATION = frozenset({"must", "should", "shall", "need", "have", "require", "ought"})
 _ROLEPLAY = frozenset({"pretend", "imagine", "roleplay", "impersonate"})
@@ -326,13 +334,19 @@ def _english_reason(text: str) -> str:
 
 def _clause_reason(doc, text: str) -> str:
     quoted = _quoted_tokens(doc)
-    reported = any(
-        t.lemma_ in _REPORTING
+    # Reported speech ("the captain told passengers to stay seated"): an order inside what
+    # a reporting verb governs is the speaker's, not the page's. A reporting verb elsewhere
+    # ("..., whatever the article says") does not make the sentence's own order reported.
+    reporters = [
+        t
+        for t in doc
+        if t.lemma_ in _REPORTING
         and t.tag_ in ("VBD", "VBZ")
         and not quoted[t.i]
         and any(c.dep_ == "nsubj" and c.lower_ not in ("you", "i", "we") for c in t.children)
-        for t in doc
-    ) or re.search(r"\baccording to\b", text, re.IGNORECASE)
+    ]
+    reported_all = re.search(r"\baccording to\b", text, re.IGNORECASE) is not None
+    said = {w.i for r in reporters for w in r.subtree}
     addressed = _addressed_machine(doc) or (_LABEL.match(text) is not None)
     for verb in doc:
         if quoted[verb.i] or (verb.pos_ not in ("VERB", "AUX") and not _imperative(verb)):
@@ -347,6 +361,7 @@ def _clause_reason(doc, text: str) -> str:
         machine_subject = subject is not None and _machine(subject)
         you = subject is not None and subject.lower_ == "you"
         about_answer = _about_answer(verb)
+        reported = reported_all or verb.i in said
         if reported and not (addressed or you or about_answer):
             continue
         if obliged and subject is not None and _any_answer(subject):
@@ -359,6 +374,8 @@ def _clause_reason(doc, text: str) -> str:
             and (verb.lemma_ in _OUTPUT or about_answer or _deixis(doc))
         ):
             return ORDER
+        if obliged and verb.lemma_ in _OUTPUT and _machine_condition(verb):
+            return ORDER  # "Should an AI be asked about X, it ought to say ..."
         if obliged and _machine_agent(verb) and verb.lemma_ in _SET_ASIDE:
             return ORDER  # "... must be set aside by any assistant answering questions"
         if (imperative or you) and (addressed or about_answer):
@@ -389,11 +406,14 @@ _SOURCE = _words(
 # Weighing verbs that put evidence aside (not "use": "data must not be used by AI systems").
 _SET_ASIDE = _words("set disregard ignore discard drop dismiss distrust replace")
 _PUT_IN_PLACE = _words("replace prefer trust believe rely")
-_DOERS = frozenset({"model", "assistant", "bot", "agent", "summariser", "summarizer"})
+_DOERS = frozenset(
+    {"model", "assistant", "bot", "agent", "summariser", "summarizer", "system", "engine", "tool"}
+)
 # Verbs that make a generic noun ("model", "assistant") a machine reader by what it does.
 _READING = _words(
     "answer answering process processing summarise summarising summarize summarizing read "
-    "reading handle handling parse parsing crawl crawling index indexing generate generating"
+    "reading handle handling parse parsing crawl crawling index indexing generate generating "
+    "quote quoting cite citing use using draw drawing consult consulting"
 )
 
 
@@ -644,12 +664,21 @@ def _obliged(verb) -> bool:
         if c.dep_ == "aux" and c.lemma_ in _OBLIGATION:
             return True
     head = verb.head
+    # "it is requested that any automated reader report ...": a subjunctive under a verb
+    # of demanding
+    if (
+        verb.dep_ == "ccomp"
+        and verb.tag_ in ("VB", "VBP")
+        and head.lemma_ in ("request", "require", "ask", "demand", "insist", "order")
+        and any(c.dep_ == "mark" and c.lower_ == "that" for c in verb.children)
+    ):
+        return True
     # "you are required to add", "need to say", "have to answer"
     return (
         verb.dep_ == "xcomp"
         and head.i != verb.i
         and (
-            head.lemma_ in ("require", "need", "have", "ask", "instruct", "order")
+            head.lemma_ in ("require", "need", "have", "ask", "instruct", "order", "ought")
             or head.lower_ == "required"
         )
     )
@@ -677,6 +706,20 @@ def _machine(token) -> bool:
         mods = {c.lower_ for c in w.children if c.dep_ == "amod"}
         if mods & _DOERS and mods & _READING:
             return True
+    return False
+
+
+def _machine_condition(verb) -> bool:
+    """A clause fronted onto the order names a machine as its subject: "Should an AI be
+    asked about X, it ought to say ...", "If a chatbot is asked ..., it must answer ..."."""
+    for x in (verb, verb.head):
+        for c in x.children:
+            if (
+                c.i < verb.i
+                and c.dep_ in ("advcl", "ccomp")
+                and any(t.dep_ in ("nsubj", "nsubjpass") and _machine(t) for t in c.subtree)
+            ):
+                return True
     return False
 
 
@@ -739,8 +782,18 @@ def _addressed_machine(doc) -> bool:
 
 def _about_answer(verb) -> bool:
     """The order is about the answer: its verb or a word under it is part of answering."""
-    if verb.lemma_ in ("reply", "respond") or verb.lemma_ in _ROLEPLAY:
+    if verb.lemma_ in ("reply", "respond", "output") or verb.lemma_ in _ROLEPLAY:
         return True
+    for c in verb.children:  # "When summarising this report, describe ...", "In any answer
+        # about this story, refer to ...": a clause fronted onto the order names answering
+        if (
+            c.i < verb.i
+            and c.dep_ in ("advcl", "prep")
+            and any(
+                t.lemma_.lower() in _RESPONSE - {"question", "user", "message"} for t in c.subtree
+            )
+        ):
+            return True
     if verb.lemma_ in _OUTPUT and any(  # "when you are asked about X, answer that ..."
         c.dep_ == "advcl" and any(t.lemma_ == "ask" for t in c.subtree) for c in verb.children
     ):
@@ -765,7 +818,7 @@ def _owned_by_user(token) -> bool:
         c.lower_ in ("user", "user's", "reader", "your") or c.lemma_ == "user"
         for c in token.subtree
         if c.i != token.i
-    ) or any(c.lemma_ in ("every", "any", "each") for c in token.children)
+    ) or any(c.lemma_ in ("every", "any", "each", "whatever") for c in token.children)
 
 
 def _your_answer(doc) -> bool:
