@@ -31,10 +31,11 @@ from qa.text.languages import question_language
 from qa.text.sentences import sentence_spans
 from qa.types import Answer, ChatMessage, Sentence, Timings
 
-# Terminal escape sequences (CSI "ESC [ 8 m", OSC "ESC ] 0 ; title BEL") go whole, so that
-# their parameters ("8") are not read as words of the question; then any control character.
 NO_SUPPORTED_SENTENCE = "no supported sentence"
 UNSUPPORTED_FALLBACK = "no sentence of the model's answer was supported; quoting the passages"
+
+# Terminal escape sequences (CSI "ESC [ 8 m", OSC "ESC ] 0 ; title BEL") go whole, so that
+# their parameters ("8") are not read as words of the question; then any control character.
 _ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 History = Sequence[ChatMessage | dict[str, Any] | tuple[str, str]] | None

@@ -90,9 +90,9 @@ class ExtractiveChatModel:
         for rank, (i, doc) in enumerate(zip(window, docs, strict=True)):
             title = titles[candidates[i][1]]
             if headline(candidates[i][0], title) or not holds(asked, doc):
-                continue  # (a title-case headline parses as names: it leads by relevance only)
-            if not about(asked, texts[candidates[i][1]], title):
                 continue  # a title-case headline parses as names: it leads by relevance only
+            if not about(asked, texts[candidates[i][1]], title):
+                continue  # its passage is about something else than the question names
             how = fit(asked, doc, title)
             near = rank < SLOT_WINDOW and scores[i] >= best * SLOT_RELATIVE
             if near or (how[0] > 0 and scores[i] >= best * RELATION_RELATIVE):
