@@ -111,6 +111,9 @@ class AnswerSettings:
     # A model answer with no supported sentence (the checker dropped every one) gives way
     # to the extractive answer, quotes of the same passages, instead of a refusal.
     quote_unsupported: bool = True
+    # A model that says the articles do not answer is asked once more, shown only the
+    # sentences that hold what the question asks for (the extractive backend's choice).
+    retry_refusal: bool = True
 
     def __post_init__(self) -> None:
         for name, kind in (("unsupported", Unsupported), ("condense", Condense)):

@@ -17,8 +17,8 @@ class FakeChatModel:
     can_stream = True
     is_generative = True
 
-    def __init__(self, text: str, name: str = "fake") -> None:
-        self.text = text
+    def __init__(self, text: str | list[str], name: str = "fake") -> None:
+        self.texts = [text] if isinstance(text, str) else list(text)  # one per request
         self.name = name
         self.requests: list[ChatRequest] = []
 
@@ -27,7 +27,8 @@ class FakeChatModel:
 
     def stream(self, request: ChatRequest) -> Iterator[str]:
         self.requests.append(request)
-        for word in self.text.split(" "):
+        text = self.texts[min(len(self.requests), len(self.texts)) - 1]
+        for word in text.split(" "):
             yield word + " "
 
 

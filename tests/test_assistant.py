@@ -113,6 +113,74 @@ def test_dangling_marker_is_removed(seed_settings, encoder):
         assert 9 not in s.citations
 
 
+def test_wrong_citation_number_is_corrected(seed_settings, encoder):
+    """A fact cited to the wrong passage is cited to the passage that states it, and the
+    reason says the checker moved it; a sentence no passage states is still dropped."""
+    question = "What did Putin project about trade?"
+    bot = Assistant(seed_settings, llm="extractive", encoder=encoder)
+    passages = bot.answer(question).passages
+    holder = [p.n for p in passages if "200 billion" in p.text]
+    other = [p.n for p in passages if "200 billion" not in p.text and "trade" not in p.text]
+    assert holder and other, [p.text[:80] for p in passages]
+    text = (
+        "Putin projected that Russian-Chinese trade would hit a record high of $200 billion "
+        f"this year [{other[0]}]. Putin projected that trade would hit $900 billion [{other[0]}]."
+    )
+    a = Assistant(seed_settings, llm=FakeChatModel(text), encoder=encoder).answer(question)
+    moved, invented = a.sentences
+    assert moved.supported and moved.citations[0] in holder and other[0] not in moved.citations
+    assert f"cited [{other[0]}] did not support it" in moved.reason
+    assert not invented.supported and "900" not in a.text
+    assert f"[{moved.citations[0]}]" in a.text
+    assert_citations_are_real(a)
+
+
+def test_a_model_that_refuses_beside_the_answer_is_asked_again(seed_settings, encoder):
+    """A model that says the articles do not answer, though a passage sentence holds the
+    asked-for sum, is asked once more with only such sentences; its checked answer stands.
+    When it refuses again, or with the retry turned off, the refusal stands."""
+    question = "How much did Putin project trade with China would reach this year?"
+    answer = (
+        "Putin projected that Russian-Chinese trade would hit a record high of $200 billion "
+        "this year [1]."
+    )
+    fake = FakeChatModel(["The articles do not say.", answer])
+    a = Assistant(seed_settings, llm=fake, encoder=encoder).answer(question)
+    assert len(fake.requests) == 2
+    first, retry = (r.messages[-1].content for r in fake.requests)
+    assert "200 billion" in retry and len(retry) < len(first)
+    assert not a.refused and "200 billion" in a.text and a.model == "fake"
+    assert all(s.supported for s in a.sentences)
+    assert_citations_are_real(a)
+
+    stubborn = FakeChatModel(["The articles do not say."])
+    b = Assistant(seed_settings, llm=stubborn, encoder=encoder).answer(question)
+    assert b.refused and len(stubborn.requests) == 2
+
+    once = FakeChatModel(["The articles do not say.", answer])
+    c = Assistant(seed_settings.replace(retry_refusal=False), llm=once, encoder=encoder)
+    assert c.answer(question).refused and len(once.requests) == 1
+
+
+def test_a_supported_answer_that_leaves_the_question_open_gives_way_to_quotes(
+    seed_settings, encoder
+):
+    """"How much ..." answered with a true sentence that gives no sum: the passage sentence
+    that gives it is quoted instead, and the answer says why."""
+    question = "How much did Putin project Russian-Chinese trade would reach this year?"
+    topical = (
+        "Since the outset of the war in Ukraine, Beijing has been Moscow’s top trade partner [1]."
+    )
+    a = Assistant(seed_settings, llm=FakeChatModel(topical), encoder=encoder).answer(question)
+    assert not a.refused and "200 billion" in a.text and "fallback" in a.model
+    assert "amount" in a.fallback_reason and a.raw_text.strip() == topical
+    assert_citations_are_real(a)
+    kept = Assistant(
+        seed_settings.replace(quote_unsupported=False), llm=FakeChatModel(topical), encoder=encoder
+    ).answer(question)
+    assert "top trade partner" in kept.text and kept.model == "fake"
+
+
 def test_unsupported_sentence_is_dropped_or_flagged(seed_settings, encoder):
     text = (
         "Putin projected that Russian-Chinese trade would hit a record high of $200 billion "

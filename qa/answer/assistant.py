@@ -12,10 +12,11 @@ from typing import Any
 
 from qa import offline
 from qa.answer.condense import Condenser, condense_llm, condense_rules
-from qa.answer.gate import refusal_reason
+from qa.answer.gate import refusal_reason, unanswered
 from qa.answer.prompting import format_passages, refusal_text, render
 from qa.backends import registry
 from qa.backends.base import ChatModel, ChatRequest
+from qa.backends.extractive import ExtractiveChatModel
 from qa.errors import BackendError, IndexMissingError, InputError
 from qa.grounding import cite
 from qa.grounding.focus import focus
@@ -251,10 +252,25 @@ class Assistant:
                 yield sentences.feed(piece) if checked else piece
         name = f"{model.name} (fallback: {fallback})" if fallback else model.name
         answer = finish("".join(pieces), name, first or time.perf_counter(), fallback)
-        if self._quotes_instead(answer, model):
+        retry = self._retry_request(answer, model, request)
+        if retry is not None:
+            # The small model often says "the articles do not say" beside the sentence that
+            # does: shown only the sentences holding the asked-for slot, it answers or
+            # refuses again (and the checker reads its answer as any other).
+            sentences = CheckedSentences(sentences.check, mode)
+            yield "" if checked else "\n\n"
+            pieces = []
+            for piece in model.stream(retry):
+                pieces.append(piece)
+                yield sentences.feed(piece) if checked else piece
+            again = finish("".join(pieces), name, first or time.perf_counter(), fallback)
+            answer = again if not again.refused else answer
+        fallback = self._quotes_instead(answer, model, standalone)
+        if fallback:
             # The passages may hold the answer (the gate let the question through) but the
-            # model's sentences are not in them: quote the passages rather than refuse.
-            raw, fallback = answer.raw_text, UNSUPPORTED_FALLBACK
+            # model's sentences are not in them, or leave the question open: quote the
+            # passages (which refuses when no sentence holds what is asked).
+            raw = answer.raw_text
             model = self._fallback_model()
             sentences = CheckedSentences(sentences.check, mode)
             yield "" if checked else "\n\n"
@@ -268,16 +284,43 @@ class Assistant:
             yield sentences.rest(answer.text)
         return answer
 
-    def _quotes_instead(self, answer: Answer, model: ChatModel) -> bool:
-        """Was a model's own answer dropped whole by the checker, so that quoting the
-        passages (the extractive answer) should stand in for the refusal?"""
-        return (
-            self.settings.answer.quote_unsupported
+    def _retry_request(
+        self, answer: Answer, model: ChatModel, request: ChatRequest
+    ) -> ChatRequest | None:
+        """The request to ask again when a model refused by itself though the gate let the
+        question through and some passage sentences hold what it asks for; else None."""
+        if not (
+            self.settings.answer.retry_refusal
             and model.is_generative
-            and answer.refused
             and answer.refusal_reason == NO_SUPPORTED_SENTENCE
-            and not cite.is_refusal(answer.raw_text)
+            and cite.is_refusal(answer.raw_text)
+        ):
+            return None
+        quoter = self._fallback_model()
+        if not isinstance(quoter, ExtractiveChatModel):
+            return None
+        picked = quoter.select(request.question, request.passages)
+        if not picked:
+            return None
+        excerpts: dict[int, list[str]] = {}
+        for text, numbers in picked:
+            excerpts.setdefault(numbers[0], []).append(text)
+        passages = format_passages(
+            request.passages, {n: " … ".join(parts) for n, parts in excerpts.items()}
         )
+        messages = render("answer", passages=passages, question=request.question)
+        return dataclasses.replace(request, messages=messages)
+
+    def _quotes_instead(self, answer: Answer, model: ChatModel, query: str) -> str:
+        """Why quoting the passages (the extractive answer) should stand in for a model's
+        answer: the checker dropped every sentence of it, or what it kept does not give
+        what the question asks for ("" to keep the model's answer)."""
+        if not (self.settings.answer.quote_unsupported and model.is_generative):
+            return ""
+        if answer.refused:
+            dropped = answer.refusal_reason == NO_SUPPORTED_SENTENCE
+            return UNSUPPORTED_FALLBACK if dropped and not cite.is_refusal(answer.raw_text) else ""
+        return unanswered(query, [s.text for s in answer.sentences if s.supported])
 
     def _fallback_model(self) -> ChatModel:
         if self._extractive is None:

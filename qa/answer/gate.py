@@ -9,9 +9,13 @@ Three signals, all general:
 - answerability: among the passage sentences that bear most on the question, one must
   hold what it asks for (a person for "who", a date for "when", a sum for "how much", the
   population for "what is the population of ...": see qa.text.question).
+The same reading, after the model, tells an answer that gives no such thing
+(`unanswered`): a checked sentence about the topic that leaves the question open.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from qa.grounding.judge import Embedder
 from qa.retrieval.hybrid import Retrieval
@@ -22,6 +26,8 @@ from qa.text.sentences import split_sentences
 # How many of the most relevant passage sentences may hold the answer (set on the
 # development split of eval/general).
 SLOT_WINDOW = 6
+# Kinds of question whose answer is a thing of a kind a parse can see (qa.text.question).
+_TYPED = frozenset({"person", "date", "number", "amount", "place"})
 
 
 def refusal_reason(
@@ -69,3 +75,15 @@ def refusal_reason(
         what = f"the {asked.head}" if asked.head else f"a {asked.kind}"
         return f"no passage sentence gives {what} the question asks for"
     return ""
+
+
+def unanswered(query: str, sentences: Sequence[str]) -> str:
+    """Why an answer made of `sentences` does not answer `query` ("who", "when", "how
+    many", "what is the population of ..." and no sentence gives one), or ""."""
+    asked = analyse(query)
+    if not sentences or not (asked.kind in _TYPED or asked.head):
+        return ""
+    if any(holds(asked, doc) for doc in language.parse_many(list(sentences))):
+        return ""
+    what = f"the {asked.head}" if asked.head else f"a {asked.kind}"
+    return f"no sentence of the model's answer gives {what} the question asks for"

@@ -3,6 +3,7 @@ against the passages it cites, and find the exact span each citation quotes."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from collections.abc import Sequence
@@ -65,15 +66,37 @@ def check(
             claim = f"{question} {claim}"
         cited = tuple(n for n in parsed.markers if n in by_n)
         if cited:
-            context = [p.text for p in passages if p.n not in cited]
-            verdict = judge.judge(claim, [by_n[n].text for n in cited], context, question)
+            context = [evidence(p) for p in passages if p.n not in cited]
+            verdict = judge.judge(claim, [evidence(by_n[n]) for n in cited], context, question)
             reason = verdict.reason
             if len(cited) < len(parsed.markers):
                 reason += "; dangling marker removed"
+            if not verdict.supported and len(passages) > len(cited):
+                # A wrong number ("[2]" for a fact of [1]): the passage that supports the
+                # sentence is cited instead, and the reason says so.
+                moved = _cite_for(parsed.text, claim, passages, judge, question)
+                if moved.supported:
+                    sentences.append(
+                        dataclasses.replace(
+                            moved,
+                            reason=f"{moved.reason}; cited {list(cited)} did not support it "
+                            f"({verdict.reason})",
+                        )
+                    )
+                    continue
             sentences.append(Sentence(parsed.text, cited, verdict.supported, verdict.score, reason))
             continue
         sentences.append(_cite_for(parsed.text, claim, passages, judge, question))
     return sentences
+
+
+def evidence(passage: Passage) -> str:
+    """What a passage states, for the judge: its text, under its article's title (the
+    passage's "it" is the title's subject)."""
+    title = " ".join(passage.title.split())
+    if not title or title.lower() in passage.text[: len(title) + 40].lower():
+        return passage.text
+    return f"{title}.\n{passage.text}"
 
 
 def _cite_for(
@@ -82,8 +105,8 @@ def _cite_for(
     """A sentence written without a valid marker gets the passage that supports it best."""
     best = None
     for p in passages:
-        context = [q.text for q in passages if q.n != p.n]
-        verdict = judge.judge(claim, [p.text], context, question)
+        context = [evidence(q) for q in passages if q.n != p.n]
+        verdict = judge.judge(claim, [evidence(p)], context, question)
         if verdict.supported and (best is None or verdict.score > best[1].score):
             best = (p.n, verdict)
     if best is None:
