@@ -165,7 +165,7 @@ def test_a_model_that_refuses_beside_the_answer_is_asked_again(seed_settings, en
 def test_a_supported_answer_that_leaves_the_question_open_gives_way_to_quotes(
     seed_settings, encoder
 ):
-    """"How much ..." answered with a true sentence that gives no sum: the passage sentence
+    """ "How much ..." answered with a true sentence that gives no sum: the passage sentence
     that gives it is quoted instead, and the answer says why."""
     question = "How much did Putin project Russian-Chinese trade would reach this year?"
     topical = (
