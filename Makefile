@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.qa-installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures figures-seeds figures-hostile figures-detector figures-general figures-general-extractive figures-bench figures-soak figures-shared figures-scale bench soak system-deps package-check clean
+.PHONY: setup ingest chat ask test lint eval eval-ci eval-general figures figures-seeds figures-hostile figures-detector figures-general figures-general-extractive figures-general-llamacpp figures-bench figures-soak figures-shared figures-scale bench soak system-deps package-check clean
 
 # The pinned CPU build of torch goes in first: an unpinned one would pull a CUDA build.
 # llama-cpp-python comes from a portable wheel built once per machine (any x86-64 CPU with
@@ -74,7 +74,7 @@ FIGURES := $(BIN)/python -m qa.bench.figures
 # RGB's en_fact.json (external benchmark data, never copied here): the seeds run adds it
 RGB ?= ../shared/external/rgb/en_fact.json
 figures: setup figures-seeds figures-hostile figures-detector figures-general \
-  figures-general-extractive figures-bench figures-soak
+  figures-general-extractive figures-general-llamacpp figures-bench figures-soak
 
 figures-seeds: setup
 	rm -rf reports/figures-index
@@ -112,6 +112,17 @@ figures-general-extractive: setup
 	  --judge-set eval/judge-general/test.jsonl --report reports/general-test-extractive/ --quiet
 	$(FIGURES) reports/general-test-extractive/results.json --into eval/baseline-general.md \
 	  --block general-test-extractive --style report
+
+# The bundled model alone on the general test split (about 10 minutes, offline judge): the
+# figure to watch while the answer flow around the model changes.
+figures-general-llamacpp: setup
+	$(BIN)/python eval/general/build_corpus.py $(GENERAL_CORPUS)
+	rm -rf reports/general-index-llama
+	$(BIN)/qa eval eval/general/test.jsonl --llm llamacpp --judge offline \
+	  --corpus $(GENERAL_CORPUS) --index reports/general-index-llama \
+	  --judge-set eval/judge-general/test.jsonl --report reports/general-test-llamacpp/ --quiet
+	$(FIGURES) reports/general-test-llamacpp/results.json --into eval/baseline-general.md \
+	  --block general-test-llamacpp --style report
 
 figures-bench: setup
 	$(BIN)/qa bench --section ingest --section answer --section memory --out reports/figures-bench/

@@ -181,6 +181,19 @@ def test_a_supported_answer_that_leaves_the_question_open_gives_way_to_quotes(
     assert "top trade partner" in kept.text and kept.model == "fake"
 
 
+def test_quotes_after_a_failed_answer_must_state_what_is_asked(seed_settings, encoder):
+    """The corpus gives no army spending. The extractive backend alone quotes the nearest
+    sum (trade), but after a model's invented figure was dropped the quotes must state
+    the asked-for relation, so the question is refused instead of answered with trade."""
+    question = "How much does the Russian army spend on exercises?"
+    alone = Assistant(seed_settings, llm="extractive", encoder=encoder).answer(question)
+    assert not alone.refused and "200 billion" in alone.text  # what strict quoting prevents
+    invented = "The Russian army spends $5 billion a year on exercises [1]."
+    a = Assistant(seed_settings, llm=FakeChatModel(invented), encoder=encoder).answer(question)
+    assert a.refused and "200 billion" not in a.text and "5 billion" not in a.text
+    assert a.raw_text.strip() == invented and not any(s.supported for s in a.sentences)
+
+
 def test_unsupported_sentence_is_dropped_or_flagged(seed_settings, encoder):
     text = (
         "Putin projected that Russian-Chinese trade would hit a record high of $200 billion "

@@ -274,7 +274,11 @@ class Assistant:
             model = self._fallback_model()
             sentences = CheckedSentences(sentences.check, mode)
             yield "" if checked else "\n\n"
-            quoted = "".join(model.stream(request))
+            quoted = "".join(
+                model.stream(request, strict=True)
+                if isinstance(model, ExtractiveChatModel)
+                else model.stream(request)
+            )
             name = f"{self.model.name} (fallback: {fallback})"
             answer = finish(quoted, name, first or time.perf_counter(), fallback)
             answer = dataclasses.replace(answer, raw_text=raw)
@@ -288,7 +292,8 @@ class Assistant:
         self, answer: Answer, model: ChatModel, request: ChatRequest
     ) -> ChatRequest | None:
         """The request to ask again when a model refused by itself though the gate let the
-        question through and some passage sentences hold what it asks for; else None."""
+        question through and some passage sentences hold what it asks for; else None. The
+        sentences go under their articles' titles: out of their passage, "it" needs one."""
         if not (
             self.settings.answer.retry_refusal
             and model.is_generative
@@ -306,7 +311,7 @@ class Assistant:
         for text, numbers in picked:
             excerpts.setdefault(numbers[0], []).append(text)
         passages = format_passages(
-            request.passages, {n: " … ".join(parts) for n, parts in excerpts.items()}
+            request.passages, {n: " … ".join(parts) for n, parts in excerpts.items()}, titled=True
         )
         messages = render("answer", passages=passages, question=request.question)
         return dataclasses.replace(request, messages=messages)

@@ -85,5 +85,5 @@ def unanswered(query: str, sentences: Sequence[str]) -> str:
         return ""
     if any(holds(asked, doc) for doc in language.parse_many(list(sentences))):
         return ""
-    what = f"the {asked.head}" if asked.head else f"a {asked.kind}"
-    return f"no sentence of the model's answer gives {what} the question asks for"
+    what = asked.head or asked.kind
+    return f"no sentence of the model's answer gives the {what} the question asks for"

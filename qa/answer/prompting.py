@@ -50,8 +50,11 @@ def quote_passage(text: str) -> str:
 _BLANKED = re.compile(r"[ \t]{3,}")
 
 
-def format_passages(passages: tuple[Passage, ...], excerpts: dict[int, str] | None = None) -> str:
-    """Numbered passages for the prompt; with `excerpts`, only those (by passage number)."""
+def format_passages(
+    passages: tuple[Passage, ...], excerpts: dict[int, str] | None = None, titled: bool = False
+) -> str:
+    """Numbered passages for the prompt; with `excerpts`, only those (by passage number);
+    `titled`: each under its article's title, which names what "it" or "he" refers to."""
     blocks = []
     for p in passages:
         if excerpts is not None and p.n not in excerpts:
@@ -59,6 +62,8 @@ def format_passages(passages: tuple[Passage, ...], excerpts: dict[int, str] | No
         text = p.text if excerpts is None else excerpts[p.n]
         text = _BLANKED.sub(" ", text)  # flagged text is blanked with spaces (qa.text.hostile.mask)
         about = quote_passage(", ".join(x for x in (p.source, p.published) if x))
+        if titled and p.title.strip():
+            about = quote_passage(" — ".join(x for x in (" ".join(p.title.split()), about) if x))
         header = f"[{p.n}] {about}".rstrip()
         blocks.append(f"{header}\n<passage>\n{quote_passage(text)}\n</passage>")
     return "\n\n".join(blocks)

@@ -57,15 +57,19 @@ class ExtractiveChatModel:
     def warm_up(self) -> None:
         pass
 
-    def stream(self, request: ChatRequest) -> Iterator[str]:
-        picked = self.select(request.question, request.passages)
+    def stream(self, request: ChatRequest, *, strict: bool = False) -> Iterator[str]:
+        """The quoted answer; `strict` (quotes standing in for a model's failed answer):
+        refuse unless the lead sentence states the asked-for relation."""
+        picked = self.select(request.question, request.passages, strict=strict)
         if not picked:
             yield REFUSAL
             return
         for i, (text, numbers) in enumerate(picked):
             yield ("" if i == 0 else " ") + with_markers(_as_statement(text), numbers)
 
-    def select(self, question: str, passages: Sequence) -> list[tuple[str, list[int]]]:
+    def select(
+        self, question: str, passages: Sequence, *, strict: bool = False
+    ) -> list[tuple[str, list[int]]]:
         candidates: list[tuple[str, int, int]] = []  # text, passage n, position
         titles = {p.n: p.title for p in passages}
         texts = {p.n: p.text for p in passages}
@@ -102,7 +106,15 @@ class ExtractiveChatModel:
             # sentence holds one: refuse
             return []
         # The holder that best fits the question leads; among equals, the most relevant.
-        lead = max(holders, key=lambda h: (h[0], scores[h[1]]))[1] if holders else None
+        top = max(holders, key=lambda h: (h[0], scores[h[1]])) if holders else None
+        lead = top[1] if top else None
+        # After a model's answer failed the checker (`strict`), a sentence that merely holds
+        # a thing of the asked-for kind is not enough: it must state the relation asked
+        # about (the attribute, what is counted, the question's verb, a person for "who")
+        # or be the sentence closest to the question, else the question stays unanswered.
+        typed = asked.kind not in {"thing", "reason"} or bool(asked.head)
+        if strict and typed and (top is None or (top[0][0] == 0 and top[1] != order[0])):
+            return []
         if lead is not None:
             order = [lead, *(i for i in order if i != lead)]
         floor = max(self.min_score, best * self.relative)
