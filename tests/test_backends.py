@@ -45,9 +45,10 @@ def test_openai_backend_streams_from_a_real_llama_cpp_server(llama_server):
 @pytest.mark.slow
 @pytest.mark.server
 def test_openai_backend_answers_through_the_assistant(llama_server, seed_settings, encoder):
-    # the stream is the model's own text: the quote fallback (tested in test_assistant) off
+    # the stream is the model's own text, one answer: the quote fallback and the second ask
+    # after a refusal (both tested in test_assistant) off
     settings = seed_settings.replace(
-        llm="openai", openai_base_url=llama_server, quote_unsupported=False
+        llm="openai", openai_base_url=llama_server, quote_unsupported=False, retry_refusal=False
     )
     bot = Assistant(settings, encoder=encoder)
     stream = bot.stream("What did Shoigu say about military blocs?")
