@@ -102,27 +102,27 @@ figures-detector: setup
 figures-general: eval-general
 	$(FIGURES) reports/general-test/results.json --into eval/baseline-general.md --block general-test --style report
 
+# One backend on the general test split with the offline judge, into its own block of
+# eval/baseline-general.md: $(call general_one,BACKEND,INDEX-SUFFIX)
+define general_one
+	$(BIN)/python eval/general/build_corpus.py $(GENERAL_CORPUS)
+	rm -rf reports/general-index-$(2)
+	$(BIN)/qa eval eval/general/test.jsonl --llm $(1) --judge offline \
+	  --corpus $(GENERAL_CORPUS) --index reports/general-index-$(2) \
+	  --judge-set eval/judge-general/test.jsonl --report reports/general-test-$(1)/ --quiet
+	$(FIGURES) reports/general-test-$(1)/results.json --into eval/baseline-general.md \
+	  --block general-test-$(1) --style report
+endef
+
 # The extractive backend alone on the general test split (minutes, offline judge): the
 # figure to watch while the rules change.
 figures-general-extractive: setup
-	$(BIN)/python eval/general/build_corpus.py $(GENERAL_CORPUS)
-	rm -rf reports/general-index-ex
-	$(BIN)/qa eval eval/general/test.jsonl --llm extractive --judge offline \
-	  --corpus $(GENERAL_CORPUS) --index reports/general-index-ex \
-	  --judge-set eval/judge-general/test.jsonl --report reports/general-test-extractive/ --quiet
-	$(FIGURES) reports/general-test-extractive/results.json --into eval/baseline-general.md \
-	  --block general-test-extractive --style report
+	$(call general_one,extractive,ex)
 
 # The bundled model alone on the general test split (about 10 minutes, offline judge): the
 # figure to watch while the answer flow around the model changes.
 figures-general-llamacpp: setup
-	$(BIN)/python eval/general/build_corpus.py $(GENERAL_CORPUS)
-	rm -rf reports/general-index-llama
-	$(BIN)/qa eval eval/general/test.jsonl --llm llamacpp --judge offline \
-	  --corpus $(GENERAL_CORPUS) --index reports/general-index-llama \
-	  --judge-set eval/judge-general/test.jsonl --report reports/general-test-llamacpp/ --quiet
-	$(FIGURES) reports/general-test-llamacpp/results.json --into eval/baseline-general.md \
-	  --block general-test-llamacpp --style report
+	$(call general_one,llamacpp,llama)
 
 figures-bench: setup
 	$(BIN)/qa bench --section ingest --section answer --section memory --out reports/figures-bench/

@@ -228,30 +228,33 @@ class Assistant:
             self.settings.model.max_tokens,
             self.settings.model.temperature,
         )
-        pieces: list[str] = []
         first = 0.0
         model, fallback = self.model, ""
         mode = self.settings.answer.unsupported
         sentences = CheckedSentences(
             lambda s: cite.check(s, found.passages, self.judge, standalone), mode
         )
-        try:
-            for piece in model.stream(request):
+
+        def relay(pieces: Iterator[str], into: CheckedSentences) -> Generator[str, None, str]:
+            """Pass a model's pieces on (checked through `into` when `checked`); the text."""
+            nonlocal first
+            text = []
+            for piece in pieces:
                 first = first or time.perf_counter()
-                pieces.append(piece)
-                yield sentences.feed(piece) if checked else piece
+                text.append(piece)
+                yield into.feed(piece) if checked else piece
+            return "".join(text)
+
+        try:
+            raw = yield from relay(model.stream(request), sentences)
         except BackendError as exc:
             if not self.settings.model.fallback_extractive or not model.is_generative:
                 raise
             model, fallback = self._fallback_model(), str(exc)
             yield "" if checked else "\n\n"
-            pieces = []
-            for piece in model.stream(request):
-                first = first or time.perf_counter()
-                pieces.append(piece)
-                yield sentences.feed(piece) if checked else piece
+            raw = yield from relay(model.stream(request), sentences)
         name = f"{model.name} (fallback: {fallback})" if fallback else model.name
-        answer = finish("".join(pieces), name, first or time.perf_counter(), fallback)
+        answer = finish(raw, name, first or time.perf_counter(), fallback)
         retry = self._retry_request(answer, model, request)
         if retry is not None:
             # The small model often says "the articles do not say" beside the sentence that
@@ -259,11 +262,8 @@ class Assistant:
             # refuses again (and the checker reads its answer as any other).
             sentences = CheckedSentences(sentences.check, mode)
             yield "" if checked else "\n\n"
-            pieces = []
-            for piece in model.stream(retry):
-                pieces.append(piece)
-                yield sentences.feed(piece) if checked else piece
-            again = finish("".join(pieces), name, first or time.perf_counter(), fallback)
+            raw = yield from relay(model.stream(retry), sentences)
+            again = finish(raw, name, first or time.perf_counter(), fallback)
             answer = again if not again.refused else answer
         fallback = self._quotes_instead(answer, model, standalone)
         if fallback:

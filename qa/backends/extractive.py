@@ -101,7 +101,8 @@ class ExtractiveChatModel:
             near = rank < SLOT_WINDOW and scores[i] >= best * SLOT_RELATIVE
             if near or (how[0] > 0 and scores[i] >= best * RELATION_RELATIVE):
                 holders.append((how, i))
-        if (asked.kind not in {"thing", "reason"} or asked.head) and not holders:
+        typed = asked.kind not in {"thing", "reason"} or bool(asked.head)
+        if typed and not holders:
             # "who" / "when" / "how many" / "what is the population of ..." and no close
             # sentence holds one: refuse
             return []
@@ -112,7 +113,6 @@ class ExtractiveChatModel:
         # a thing of the asked-for kind is not enough: it must state the relation asked
         # about (the attribute, what is counted, the question's verb, a person for "who")
         # or be the sentence closest to the question, else the question stays unanswered.
-        typed = asked.kind not in {"thing", "reason"} or bool(asked.head)
         if strict and typed and (top is None or (top[0][0] == 0 and top[1] != order[0])):
             return []
         if lead is not None:
